@@ -1,0 +1,59 @@
+export { type AuthenticateOptions, authenticateUser } from "./authenticate.js";
+export {
+  BCRYPT_MAX_PASSWORD_BYTES,
+  type BcryptHasherOptions,
+  createBcryptHasher,
+  DEFAULT_BCRYPT_COST,
+} from "./bcrypt-hasher.js";
+export {
+  InvalidCredentialsError,
+  InvalidOptionsError,
+  LatchkeyError,
+  PasswordInvalidError,
+  PasswordTooLongError,
+  PasswordTooShortError,
+  StoreUnavailableError,
+  TokenExpiredError,
+  TokenInvalidError,
+  type TokenProblem,
+  UsernameInvalidError,
+  type UsernameProblem,
+  UsernameTakenError,
+  WeakSecretError,
+} from "./errors.js";
+export { type PasswordHasher, utf8ByteLength } from "./hasher.js";
+export { createMemoryUserStore } from "./memory-store.js";
+export { getDefaultHasher, type HashPasswordOptions, hashPassword, verifyPassword } from "./password.js";
+export {
+  assertAcceptablePassword,
+  DEFAULT_MIN_PASSWORD_LENGTH,
+  type PasswordPolicy,
+  resolvePasswordPolicy,
+} from "./password-policy.js";
+export { type RegisterUserOptions, registerUser } from "./register.js";
+export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./secret.js";
+export type { NewUser, StoredUser, UpdatePasswordHashOptions, UserStore } from "./store.js";
+export {
+  type AccessTokenClaims,
+  type AccessTokenData,
+  type CreateAccessTokenCallOptions,
+  createAccessToken,
+  createTokenService,
+  DEFAULT_MAX_TOKEN_BYTES,
+  DEFAULT_TOKEN_TTL_SECONDS,
+  type ResolvedTokenOptions,
+  resolveTokenOptions,
+  type TokenOptions,
+  type TokenService,
+  toFastJwtOptions,
+  toTokenError,
+  type VerifyAccessTokenCallOptions,
+  verifyAccessToken,
+} from "./tokens.js";
+export {
+  DEFAULT_USERNAME_MAX_LENGTH,
+  DEFAULT_USERNAME_MIN_LENGTH,
+  normalizeUsername,
+  resolveUsernamePolicy,
+  type UsernamePolicy,
+} from "./usernames.js";

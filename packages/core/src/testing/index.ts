@@ -1,0 +1,5 @@
+export {
+  describeUserStoreContract,
+  type UserStoreContractOptions,
+  type UserStoreFixture,
+} from "./user-store-contract.js";

@@ -1,0 +1,265 @@
+import { createSigner, createVerifier, type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
+import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "./errors.js";
+import { assertStrongSecret, type HmacAlgorithm } from "./secret.js";
+
+/** Default lifetime of an access token: 30 minutes, the original's `ACCESS_TOKEN_EXPIRE_MINUTES`. */
+export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 60;
+/** Default size limit of a token we agree to parse; ours are about 200 bytes. */
+export const DEFAULT_MAX_TOKEN_BYTES = 4096;
+
+/** How access tokens are signed and checked. One object configures both sides. */
+export interface TokenOptions {
+  /** HMAC secret: at least 32 bytes for HS256 (48 for HS384, 64 for HS512); strings count UTF-8 bytes. */
+  secret: string | Uint8Array;
+  /** The only algorithm accepted on verification. Default `HS256`, as the original. */
+  algorithm?: HmacAlgorithm;
+  /** Token lifetime. Default {@link DEFAULT_TOKEN_TTL_SECONDS} (30 minutes). */
+  expiresInSeconds?: number;
+  /** `iss` to set, and to require when verifying. */
+  issuer?: string;
+  /** `aud` to set, and to require when verifying. */
+  audience?: string;
+  /** Allowed clock skew for `exp` and `nbf`, in seconds. Default 0. */
+  clockToleranceSeconds?: number;
+  /** Tokens longer than this many bytes are refused before parsing. Default {@link DEFAULT_MAX_TOKEN_BYTES}. */
+  maxTokenBytes?: number;
+}
+
+/** What goes into a token: at least `sub`, the username. */
+export interface AccessTokenData {
+  sub: string;
+  [claim: string]: unknown;
+}
+
+/** The claims of a verified access token. Times are seconds since the epoch (RFC 7519). */
+export interface AccessTokenClaims {
+  sub: string;
+  exp: number;
+  iat?: number;
+  nbf?: number;
+  iss?: string;
+  aud?: string | string[];
+  [claim: string]: unknown;
+}
+
+/** Options of one signing call. */
+export interface CreateAccessTokenCallOptions {
+  /** Lifetime of this token only (the original's `expires_delta`). */
+  expiresInSeconds?: number;
+  /** Issue as if at this time (tests, replays). Default: now. */
+  now?: Date;
+}
+
+/** Options of one verification call. */
+export interface VerifyAccessTokenCallOptions {
+  /** Verify as if at this time. Default: now. */
+  now?: Date;
+}
+
+/** Token options with every default filled in and every value checked. */
+export interface ResolvedTokenOptions {
+  readonly secret: string | Uint8Array;
+  readonly algorithm: HmacAlgorithm;
+  readonly expiresInSeconds: number;
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  readonly clockToleranceSeconds: number;
+  readonly maxTokenBytes: number;
+}
+
+const ALGORITHMS: readonly HmacAlgorithm[] = ["HS256", "HS384", "HS512"];
+
+function assertPositive(name: string, value: number, allowZero = false): void {
+  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new InvalidOptionsError(
+      `${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}`,
+    );
+  }
+}
+
+/**
+ * Fills in defaults and checks token options once, at set-up.
+ * @throws {WeakSecretError} `WEAK_SECRET` for a short or placeholder secret.
+ * @throws {InvalidOptionsError} `INVALID_OPTIONS` for an unknown algorithm or a bad duration or size.
+ */
+export function resolveTokenOptions(options: TokenOptions): ResolvedTokenOptions {
+  const algorithm = options.algorithm ?? "HS256";
+  if (!ALGORITHMS.includes(algorithm)) {
+    throw new InvalidOptionsError(`Token algorithm must be one of ${ALGORITHMS.join(", ")}, got ${String(algorithm)}`);
+  }
+  assertStrongSecret(options.secret, algorithm);
+  const resolved: ResolvedTokenOptions = {
+    secret: options.secret,
+    algorithm,
+    expiresInSeconds: options.expiresInSeconds ?? DEFAULT_TOKEN_TTL_SECONDS,
+    issuer: options.issuer,
+    audience: options.audience,
+    clockToleranceSeconds: options.clockToleranceSeconds ?? 0,
+    maxTokenBytes: options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES,
+  };
+  assertPositive("expiresInSeconds", resolved.expiresInSeconds);
+  assertPositive("clockToleranceSeconds", resolved.clockToleranceSeconds, true);
+  assertPositive("maxTokenBytes", resolved.maxTokenBytes);
+  return resolved;
+}
+
+/**
+ * The `fast-jwt` settings that sign and verify tokens exactly as core does. `@fastify/jwt` is built
+ * on `fast-jwt`, so handing it these makes the plugin and core agree by construction.
+ */
+export function toFastJwtOptions(resolved: ResolvedTokenOptions): {
+  key: string | Buffer;
+  sign: Partial<SignerOptions>;
+  verify: Partial<VerifierOptions>;
+} {
+  const requiredClaims = ["exp", "sub"];
+  const verify: Partial<VerifierOptions> = {
+    algorithms: [resolved.algorithm],
+    requiredClaims,
+    clockTolerance: resolved.clockToleranceSeconds * 1000,
+  };
+  const sign: Partial<SignerOptions> = {
+    algorithm: resolved.algorithm,
+    expiresIn: resolved.expiresInSeconds * 1000,
+  };
+  if (resolved.issuer !== undefined) {
+    sign.iss = resolved.issuer;
+    verify.allowedIss = resolved.issuer;
+    requiredClaims.push("iss");
+  }
+  if (resolved.audience !== undefined) {
+    sign.aud = resolved.audience;
+    verify.allowedAud = resolved.audience;
+    requiredClaims.push("aud");
+  }
+  const key = typeof resolved.secret === "string" ? resolved.secret : Buffer.from(resolved.secret);
+  return { key, sign, verify };
+}
+
+const PROBLEM_BY_FAST_JWT_CODE: Partial<Record<string, TokenProblem>> = {
+  [TokenError.codes.invalidAlgorithm]: "algorithm",
+  [TokenError.codes.invalidSignature]: "signature",
+  [TokenError.codes.missingSignature]: "signature",
+  [TokenError.codes.inactive]: "not_yet_valid",
+  [TokenError.codes.missingRequiredClaim]: "missing_claim",
+  [TokenError.codes.invalidClaimType]: "claim_value",
+  [TokenError.codes.invalidClaimValue]: "claim_value",
+};
+
+/** Turns a `fast-jwt` failure into Latchkey's typed token errors. */
+export function toTokenError(error: unknown): TokenExpiredError | TokenInvalidError {
+  const code = error instanceof TokenError ? error.code : undefined;
+  if (code === TokenError.codes.expired) return new TokenExpiredError({ cause: error });
+  const problem = (code && PROBLEM_BY_FAST_JWT_CODE[code]) || "malformed";
+  return new TokenInvalidError(problem, `Token is invalid (${problem.replaceAll("_", " ")})`, { cause: error });
+}
+
+/** Signs and verifies access tokens with one validated configuration. */
+export interface TokenService {
+  readonly options: ResolvedTokenOptions;
+  /** See {@link createAccessToken}. */
+  createAccessToken(data: AccessTokenData, callOptions?: CreateAccessTokenCallOptions): Promise<string>;
+  /** See {@link verifyAccessToken}. */
+  verifyAccessToken(token: string, callOptions?: VerifyAccessTokenCallOptions): Promise<AccessTokenClaims>;
+}
+
+// Claims the service sets itself; a caller's values for them are dropped, as the original's
+// `to_encode.update({"exp": expire})` overrides any `exp` in the data.
+const MANAGED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud"] as const;
+
+/**
+ * Validates token options once and returns a signer/verifier pair bound to them.
+ * @throws {WeakSecretError} `WEAK_SECRET` / {@link InvalidOptionsError} `INVALID_OPTIONS`.
+ */
+export function createTokenService(options: TokenOptions): TokenService {
+  const resolved = resolveTokenOptions(options);
+  const { key, sign, verify } = toFastJwtOptions(resolved);
+  // iat and exp are set here rather than by fast-jwt so that a per-call lifetime and `now` work
+  // without building a new signer.
+  const { expiresIn: _fixedLifetime, ...signerOptions } = sign;
+  const signer = createSigner({ ...signerOptions, key, noTimestamp: true });
+  const verifier = createVerifier({ ...verify, key });
+
+  return {
+    options: resolved,
+
+    async createAccessToken(data, callOptions = {}) {
+      if (typeof data?.sub !== "string" || data.sub.length === 0) {
+        throw new InvalidOptionsError("Token data must have a non-empty string `sub` (the username)");
+      }
+      const lifetime = callOptions.expiresInSeconds ?? resolved.expiresInSeconds;
+      assertPositive("expiresInSeconds", lifetime);
+      const issuedAt = Math.floor((callOptions.now ?? new Date()).getTime() / 1000);
+      const payload: Record<string, unknown> = { ...data };
+      for (const claim of MANAGED_CLAIMS) delete payload[claim];
+      payload.iat = issuedAt;
+      payload.exp = issuedAt + Math.ceil(lifetime);
+      return signer(payload);
+    },
+
+    async verifyAccessToken(token, callOptions = {}) {
+      if (typeof token !== "string" || token.length === 0) {
+        throw new TokenInvalidError("malformed", "Token is invalid (malformed)");
+      }
+      if (Buffer.byteLength(token, "utf8") > resolved.maxTokenBytes) {
+        throw new TokenInvalidError("too_large", `Token is invalid (over ${resolved.maxTokenBytes} bytes)`);
+      }
+      const verifyNow =
+        callOptions.now === undefined
+          ? verifier
+          : createVerifier({ ...verify, key, clockTimestamp: callOptions.now.getTime() });
+      let claims: AccessTokenClaims;
+      try {
+        claims = verifyNow(token);
+      } catch (error) {
+        throw toTokenError(error);
+      }
+      if (typeof claims?.sub !== "string" || claims.sub.length === 0) {
+        throw new TokenInvalidError("claim_value", "Token is invalid (sub must be a non-empty string)");
+      }
+      return claims;
+    },
+  };
+}
+
+const servicesByOptions = new WeakMap<TokenOptions, TokenService>();
+
+function serviceFor(options: TokenOptions): TokenService {
+  let service = servicesByOptions.get(options);
+  if (!service) {
+    service = createTokenService(options);
+    servicesByOptions.set(options, service);
+  }
+  return service;
+}
+
+/**
+ * Creates a signed JWT access token (the original's `create_access_token`): `data` plus `iat` and
+ * `exp` (30 minutes by default), and `iss`/`aud` when configured. HS256 unless configured otherwise.
+ * Reuse one options object (or a {@link TokenService}) so the key is checked once.
+ *
+ * @throws {WeakSecretError} `WEAK_SECRET` for a short or placeholder secret.
+ * @throws {InvalidOptionsError} `INVALID_OPTIONS` for data without `sub` or bad options.
+ */
+export function createAccessToken(
+  data: AccessTokenData,
+  options: TokenOptions & CreateAccessTokenCallOptions,
+): Promise<string> {
+  return serviceFor(options).createAccessToken(data, options);
+}
+
+/**
+ * Verifies an access token and resolves to its claims. Accepts only the configured algorithm
+ * (never `none`), requires `exp` and a non-empty string `sub` (plus `iss`/`aud` when configured),
+ * and refuses tokens over the size limit before parsing them. Tokens made by python-jose with the
+ * same key and algorithm verify.
+ *
+ * @throws {TokenExpiredError} `TOKEN_EXPIRED` when `exp` has passed.
+ * @throws {TokenInvalidError} `TOKEN_INVALID` for anything else; `problem` says what.
+ */
+export function verifyAccessToken(
+  token: string,
+  options: TokenOptions & VerifyAccessTokenCallOptions,
+): Promise<AccessTokenClaims> {
+  return serviceFor(options).verifyAccessToken(token, options);
+}
