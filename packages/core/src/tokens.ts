@@ -177,7 +177,7 @@ export function createTokenService(options: TokenOptions): TokenService {
   // iat and exp are set here rather than by fast-jwt so that a per-call lifetime and `now` work
   // without building a new signer.
   const { expiresIn: _fixedLifetime, ...signerOptions } = sign;
-  const signer = createSigner({ ...signerOptions, key, noTimestamp: true });
+  const signer = createSigner({ ...signerOptions, key });
   const verifier = createVerifier({ ...verify, key });
 
   return {

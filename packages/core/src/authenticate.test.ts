@@ -1,0 +1,143 @@
+import { describe, expect, it, vi } from "vitest";
+import { countingHasher } from "../test/fixtures/counting-hasher.js";
+import { pythonFixtures } from "../test/fixtures/python.js";
+import { authenticateUser } from "./authenticate.js";
+import { createBcryptHasher } from "./bcrypt-hasher.js";
+import { StoreUnavailableError } from "./errors.js";
+import { createMemoryUserStore } from "./memory-store.js";
+import { registerUser } from "./register.js";
+import type { UserStore } from "./store.js";
+
+const fast = createBcryptHasher({ cost: 4 });
+
+async function storeWithJohn(hasher = fast) {
+  const store = createMemoryUserStore();
+  await registerUser(store, "JohnDoe", "johnspassword", { hasher });
+  return store;
+}
+
+describe("authenticateUser", () => {
+  it("returns the user for the right username and password", async () => {
+    const store = await storeWithJohn();
+    expect(await authenticateUser(store, "JohnDoe", "johnspassword", { hasher: fast })).toMatchObject({
+      username: "JohnDoe",
+    });
+  });
+
+  it("returns null for a wrong password, an unknown user, or another case of the username", async () => {
+    const store = await storeWithJohn();
+    expect(await authenticateUser(store, "JohnDoe", "wrong-password", { hasher: fast })).toBeNull();
+    expect(await authenticateUser(store, "JaneDoe", "johnspassword", { hasher: fast })).toBeNull();
+    expect(await authenticateUser(store, "johndoe", "johnspassword", { hasher: fast })).toBeNull();
+  });
+
+  it("logs in a user stored with the original app's passlib hash", async () => {
+    const store = createMemoryUserStore();
+    await store.create({ username: "JohnDoe", passwordHash: pythonFixtures.hashes[0]?.hash as string });
+    expect(await authenticateUser(store, "JohnDoe", "johnspassword")).toMatchObject({ username: "JohnDoe" });
+  });
+
+  it("finds a user whatever Unicode form the username is typed in", async () => {
+    const store = createMemoryUserStore();
+    await registerUser(store, "Jose\u0301", "johnspassword", { hasher: fast });
+    expect(await authenticateUser(store, "Jos\u00e9", "johnspassword", { hasher: fast })).not.toBeNull();
+    expect(await authenticateUser(store, "Jose\u0301", "johnspassword", { hasher: fast })).not.toBeNull();
+  });
+
+  describe("does the same hashing work whether or not the username exists", () => {
+    it("compares an unknown user's password against a dummy hash of the configured cost", async () => {
+      const { hasher, calls } = countingHasher(createBcryptHasher({ cost: 5 }));
+      const store = createMemoryUserStore();
+      expect(await authenticateUser(store, "nobody", "johnspassword", { hasher })).toBeNull();
+      expect(calls.verify).toHaveLength(1);
+      expect(calls.verify[0]?.hash).toMatch(/^\$2b\$05\$[./A-Za-z0-9]{53}$/);
+    });
+
+    it("spends exactly one comparison for an unknown user and for a wrong password", async () => {
+      const { hasher, calls } = countingHasher(fast);
+      const store = await storeWithJohn(hasher);
+      calls.verify.length = 0;
+      await authenticateUser(store, "nobody", "johnspassword", { hasher });
+      const unknownUserWork = calls.verify.length;
+      calls.verify.length = 0;
+      await authenticateUser(store, "JohnDoe", "wrong-password", { hasher });
+      expect(unknownUserWork).toBe(1);
+      expect(calls.verify.length).toBe(unknownUserWork);
+    });
+
+    it("also spends one comparison for usernames that cannot exist", async () => {
+      const { hasher, calls } = countingHasher(fast);
+      const store = createMemoryUserStore();
+      const findByUsername = vi.spyOn(store, "findByUsername");
+      for (const name of ["", "a".repeat(151), "John\ud800", 12345 as unknown as string]) {
+        expect(await authenticateUser(store, name, "johnspassword", { hasher })).toBeNull();
+      }
+      expect(calls.verify).toHaveLength(4);
+      expect(findByUsername).not.toHaveBeenCalled();
+    });
+
+    it("makes the dummy hash once per hasher", async () => {
+      const { hasher, calls } = countingHasher(fast);
+      const store = createMemoryUserStore();
+      await authenticateUser(store, "a", "p", { hasher });
+      await authenticateUser(store, "b", "p", { hasher });
+      expect(calls.hash).toHaveLength(1);
+    });
+  });
+
+  describe("upgrades a weak hash after a successful login", () => {
+    it("re-hashes at the configured cost and stores the new hash", async () => {
+      const store = await storeWithJohn(fast); // cost 4
+      const stronger = createBcryptHasher({ cost: 6 });
+      const user = await authenticateUser(store, "JohnDoe", "johnspassword", { hasher: stronger });
+      const stored = await store.findByUsername("JohnDoe");
+      expect(stored?.passwordHash).toMatch(/^\$2b\$06\$/);
+      expect(user?.passwordHash).toBe(stored?.passwordHash);
+      expect(await stronger.verify("johnspassword", stored?.passwordHash as string)).toBe(true);
+    });
+
+    it("leaves a hash of the configured cost alone", async () => {
+      const store = await storeWithJohn(fast);
+      const before = (await store.findByUsername("JohnDoe"))?.passwordHash;
+      await authenticateUser(store, "JohnDoe", "johnspassword", { hasher: fast });
+      expect((await store.findByUsername("JohnDoe"))?.passwordHash).toBe(before);
+    });
+
+    it("does not re-hash after a failed login", async () => {
+      const store = await storeWithJohn(fast);
+      const update = vi.spyOn(store, "updatePasswordHash");
+      await authenticateUser(store, "JohnDoe", "wrong-password", { hasher: createBcryptHasher({ cost: 6 }) });
+      expect(update).not.toHaveBeenCalled();
+    });
+
+    it("only replaces the hash it verified, never a password changed meanwhile", async () => {
+      const store = await storeWithJohn(fast);
+      const verified = (await store.findByUsername("JohnDoe"))?.passwordHash;
+      const update = vi.spyOn(store, "updatePasswordHash");
+      await authenticateUser(store, "JohnDoe", "johnspassword", { hasher: createBcryptHasher({ cost: 5 }) });
+      expect(update).toHaveBeenCalledWith("JohnDoe", expect.stringMatching(/^\$2b\$05\$/), { ifCurrentHash: verified });
+    });
+
+    it("still logs the user in when storing the new hash fails, and reports the failure", async () => {
+      const store = await storeWithJohn(fast);
+      vi.spyOn(store, "updatePasswordHash").mockRejectedValue(new StoreUnavailableError());
+      const onRehashError = vi.fn();
+      const user = await authenticateUser(store, "JohnDoe", "johnspassword", {
+        hasher: createBcryptHasher({ cost: 5 }),
+        onRehashError,
+      });
+      expect(user).toMatchObject({ username: "JohnDoe" });
+      expect(onRehashError).toHaveBeenCalledWith(expect.objectContaining({ code: "STORE_UNAVAILABLE" }));
+    });
+  });
+
+  it("lets a store outage surface as STORE_UNAVAILABLE rather than as a failed login", async () => {
+    const store: UserStore = {
+      ...createMemoryUserStore(),
+      findByUsername: () => Promise.reject(new StoreUnavailableError()),
+    };
+    await expect(authenticateUser(store, "JohnDoe", "johnspassword", { hasher: fast })).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
+  });
+});
