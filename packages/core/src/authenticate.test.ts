@@ -69,10 +69,10 @@ describe("authenticateUser", () => {
       const { hasher, calls } = countingHasher(fast);
       const store = createMemoryUserStore();
       const findByUsername = vi.spyOn(store, "findByUsername");
-      for (const name of ["", "a".repeat(151), "John\ud800", 12345 as unknown as string]) {
+      for (const name of ["", "a".repeat(151), "John\ud800", "John\u0000Doe", 12345 as unknown as string]) {
         expect(await authenticateUser(store, name, "johnspassword", { hasher })).toBeNull();
       }
-      expect(calls.verify).toHaveLength(4);
+      expect(calls.verify).toHaveLength(5);
       expect(findByUsername).not.toHaveBeenCalled();
     });
 

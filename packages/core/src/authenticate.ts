@@ -55,7 +55,9 @@ export async function authenticateUser(
   const hasher = options.hasher ?? getDefaultHasher();
   const { maxLength } = resolveUsernamePolicy(options.usernamePolicy);
   const name = typeof username === "string" ? username.normalize("NFC") : "";
-  const mayExist = name.length > 0 && [...name].length <= maxLength && name.isWellFormed();
+  // NUL can be in no stored name (PostgreSQL text cannot hold it, and registration refuses
+  // control characters), so such a name is an unknown user, not a store error.
+  const mayExist = name.length > 0 && [...name].length <= maxLength && name.isWellFormed() && !name.includes("\u0000");
 
   const user = mayExist ? await store.findByUsername(name) : null;
   if (!user) {

@@ -1,0 +1,14 @@
+export { MigrationFailedError } from "./errors.js";
+export { type MigrateOptions, migrateToLatest } from "./migrate.js";
+export { createPgliteDatabase, type PgliteDatabaseOptions } from "./pglite.js";
+export { PGliteDialect, type PGliteDialectConfig, type PGliteLike } from "./pglite-dialect.js";
+export {
+  createPostgresDatabase,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_POOL_SIZE,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  type PostgresDatabaseOptions,
+} from "./postgres.js";
+export { DEFAULT_TABLE_NAME, type UsersDatabase, type UsersTable } from "./schema.js";
+export { createKyselyUserStore, type KyselyUserStoreOptions } from "./store.js";

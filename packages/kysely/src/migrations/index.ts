@@ -1,0 +1,13 @@
+import type { Migration } from "kysely";
+import { createUsersMigration } from "./0001_users.js";
+
+/**
+ * Latchkey's migrations for one users table, listed in code rather than read from a folder so
+ * that they survive bundling. Names sort in the order they must run; never rename or reorder one
+ * that has shipped, only append.
+ */
+export function createLatchkeyMigrations(tableName: string): Record<string, Migration> {
+  return {
+    "0001_users": createUsersMigration(tableName),
+  };
+}

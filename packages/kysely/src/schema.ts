@@ -1,0 +1,71 @@
+import { InvalidOptionsError } from "@latchkey/core";
+import type { ColumnType, Generated } from "kysely";
+
+/**
+ * The users table as the original FastAPI app defined it (`id`, `username`, `password`) plus the
+ * two timestamps Latchkey's migration adds. The hash column keeps the original's name `password`
+ * so that a database can be shared with, or moved from, the original app unchanged.
+ */
+export interface UsersTable {
+  /** `SERIAL PRIMARY KEY`; Latchkey hands it out as a string. */
+  id: Generated<number>;
+  /** Unique (enforced by an index); compared exactly as stored. */
+  username: string;
+  /** The password hash (bcrypt `$2b$...` or any other format the hasher understands). */
+  password: string;
+  /** When the row was inserted; rows that predate the migration carry the migration's time. */
+  created_at: ColumnType<Date, never, never>;
+  /** When the password hash last changed (or the row was created). */
+  updated_at: ColumnType<Date, never, Date>;
+}
+
+/** A Kysely database type holding Latchkey's users table under its default name. */
+export interface UsersDatabase {
+  users: UsersTable;
+}
+
+/** The table name used when none is given: the original app's. */
+export const DEFAULT_TABLE_NAME = "users";
+
+// Latchkey derives the migration tables' names from the users table's name
+// (`latchkey_<table>_migration_lock` is 24 characters longer), and PostgreSQL silently truncates
+// identifiers beyond 63 bytes, which could make two derived names collide.
+const MAX_TABLE_NAME_LENGTH = 39;
+const MAX_IDENTIFIER_LENGTH = 63;
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+function assertIdentifier(value: unknown, what: string, maxLength: number): string {
+  if (typeof value !== "string" || !IDENTIFIER.test(value) || value.length > maxLength) {
+    throw new InvalidOptionsError(
+      `${what} must be 1 to ${maxLength} letters, digits or underscores, not starting with a digit`,
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks a users table name and returns it (the default when `undefined`).
+ * Plain identifiers only, so a name can never be read as SQL or as a `schema.table` pair.
+ *
+ * @throws {InvalidOptionsError} `INVALID_OPTIONS` for anything else.
+ */
+export function resolveTableName(tableName: string | undefined): string {
+  return assertIdentifier(tableName ?? DEFAULT_TABLE_NAME, "tableName", MAX_TABLE_NAME_LENGTH);
+}
+
+/**
+ * Checks a PostgreSQL schema name and returns it.
+ *
+ * @throws {InvalidOptionsError} `INVALID_OPTIONS` unless it is a plain identifier.
+ */
+export function resolveSchemaName(schema: string): string {
+  return assertIdentifier(schema, "schema", MAX_IDENTIFIER_LENGTH);
+}
+
+/** The Kysely migration bookkeeping tables for one users table, so several never share history. */
+export function migrationTableNames(tableName: string): { migrationTableName: string; migrationLockTableName: string } {
+  return {
+    migrationTableName: `latchkey_${tableName}_migration`,
+    migrationLockTableName: `latchkey_${tableName}_migration_lock`,
+  };
+}
