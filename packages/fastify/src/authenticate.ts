@@ -1,0 +1,59 @@
+import { TokenInvalidError } from "@latchkey/core";
+import type { FastifyRequest } from "fastify";
+import { NotAuthenticatedError, sendError } from "./errors.js";
+import type { ResolvedLatchkeyOptions } from "./options.js";
+import type { AuthenticateHook, LatchkeyUser } from "./types.js";
+
+// RFC 6750 section 2.1: `Bearer 1*SP b64token`; RFC 7235 section 2.1: the scheme is case-insensitive.
+const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+
+/**
+ * The bearer token of an `Authorization` header.
+ *
+ * @throws {NotAuthenticatedError} `NOT_AUTHENTICATED` when there is no header (a plain challenge).
+ * @throws {TokenInvalidError} `TOKEN_INVALID` for another scheme or a value that is not one token.
+ */
+export function readBearerToken(authorization: string | undefined): string {
+  if (authorization === undefined || authorization.trim() === "") throw new NotAuthenticatedError();
+  const token = BEARER_CREDENTIALS.exec(authorization)?.[1];
+  if (token === undefined) {
+    throw new TokenInvalidError("malformed", "Token is invalid (the Authorization header is not `Bearer <token>`)");
+  }
+  return token;
+}
+
+/**
+ * Verifies the request's bearer token with core's rules (size limit before parsing, the one
+ * configured algorithm, `exp` and `sub` required, `iss`/`aud` when configured) and, when `lookUp`
+ * is set, that its user still exists.
+ *
+ * @throws `NOT_AUTHENTICATED`, `TOKEN_INVALID`, `TOKEN_EXPIRED` or `STORE_UNAVAILABLE` (typed errors).
+ */
+export async function verifyRequestUser(
+  request: FastifyRequest,
+  resolved: ResolvedLatchkeyOptions,
+  lookUp: boolean,
+): Promise<LatchkeyUser> {
+  const token = readBearerToken(request.headers.authorization);
+  const claims = await resolved.tokens.verifyAccessToken(token);
+  if (!lookUp) return { username: claims.sub, claims };
+  const stored = await resolved.store.findByUsername(claims.sub);
+  if (stored === null) throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
+  return { username: stored.username, claims };
+}
+
+/**
+ * Builds the `app.authenticate` hook. It answers refusals itself (401 with `WWW-Authenticate`, or
+ * 503 when the store is down) through the plugin's error table, so host routes get the same
+ * responses as Latchkey's own whatever error handler the host has.
+ */
+export function createAuthenticate(resolved: ResolvedLatchkeyOptions, lookUp: boolean): AuthenticateHook {
+  return async function authenticate(request, reply) {
+    try {
+      request.user = await verifyRequestUser(request, resolved, lookUp);
+      return undefined;
+    } catch (error) {
+      return sendError(request, reply, error, resolved);
+    }
+  };
+}

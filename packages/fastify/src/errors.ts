@@ -1,0 +1,242 @@
+import { STATUS_CODES } from "node:http";
+import { createError } from "@fastify/error";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+/**
+ * The body of every error response of Latchkey's routes and of `app.authenticate`.
+ * `detail` is the original FastAPI API's field; `code` is stable and meant for programs.
+ */
+export interface ErrorBody {
+  /** What went wrong, for people. Never contains a password, hash or token. */
+  detail: string;
+  /** Stable machine-readable code: `USERNAME_TAKEN`, `VALIDATION_FAILED`, `TOKEN_EXPIRED`, … */
+  code: string;
+  /** The request field at fault (`username`, `password`, `grant_type`), when there is one. */
+  field?: string;
+  /** OAuth 2.0 error code (RFC 6749 section 5.2), only on `POST /token` errors that OAuth defines. */
+  error?: string;
+  /** OAuth 2.0 error description, alongside `error`. */
+  error_description?: string;
+}
+
+/** `UNSUPPORTED_MEDIA_TYPE` (415): the route reads another Content-Type. The argument names it. */
+export const UnsupportedMediaTypeError = createError<"UNSUPPORTED_MEDIA_TYPE", 415, [string]>(
+  "UNSUPPORTED_MEDIA_TYPE",
+  "Content-Type must be %s",
+  415,
+);
+
+/** `UNSUPPORTED_GRANT_TYPE` (400): `grant_type` is present and is not `password`. */
+export const UnsupportedGrantTypeError = createError(
+  "UNSUPPORTED_GRANT_TYPE",
+  'Unsupported grant type: only "password" is supported',
+  400,
+);
+
+/** `NOT_AUTHENTICATED` (401): no `Authorization` header at all. */
+export const NotAuthenticatedError = createError("NOT_AUTHENTICATED", "Not authenticated", 401);
+
+/** Settings the error replies depend on. */
+export interface ErrorReplySettings {
+  /** Seconds for `Retry-After` on a 503. */
+  retryAfterSeconds: number;
+}
+
+/** One error, as the HTTP response it becomes. */
+export interface ErrorReply {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: ErrorBody;
+}
+
+interface HttpMapping {
+  statusCode: number;
+  field?: string;
+  /** Replaces the error's own message, when that message could say too much. */
+  detail?: string;
+  headers?: (settings: ErrorReplySettings) => Record<string, string>;
+  /** RFC 6749 section 5.2 `error` value. */
+  oauthError?: string;
+}
+
+// RFC 6750 section 3: a 401 names the scheme; section 3.1: `invalid_token` when a token was sent but
+// is unusable. Descriptions stay fixed strings, so no client input ever reaches a header.
+const BEARER_CHALLENGE = () => ({ "www-authenticate": "Bearer" });
+const invalidToken = (description: string) => () => ({
+  "www-authenticate": `Bearer error="invalid_token", error_description="${description}"`,
+});
+
+/**
+ * The only table that turns error codes into HTTP. Core codes come from `@latchkey/core`'s typed
+ * errors; the others are the plugin's own (above) or translations of Fastify's (below).
+ */
+const HTTP_BY_CODE: Readonly<Record<string, HttpMapping>> = {
+  VALIDATION_FAILED: { statusCode: 422 },
+  USERNAME_INVALID: { statusCode: 422, field: "username" },
+  PASSWORD_TOO_SHORT: { statusCode: 422, field: "password" },
+  PASSWORD_TOO_LONG: { statusCode: 422, field: "password" },
+  PASSWORD_INVALID: { statusCode: 422, field: "password" },
+  USERNAME_TAKEN: { statusCode: 409, field: "username" },
+  INVALID_CREDENTIALS: { statusCode: 401, headers: BEARER_CHALLENGE },
+  NOT_AUTHENTICATED: { statusCode: 401, headers: BEARER_CHALLENGE },
+  TOKEN_INVALID: {
+    statusCode: 401,
+    detail: "Could not validate credentials",
+    headers: invalidToken("The access token is invalid"),
+  },
+  TOKEN_EXPIRED: {
+    statusCode: 401,
+    detail: "Could not validate credentials: the token has expired",
+    headers: invalidToken("The access token expired"),
+  },
+  UNSUPPORTED_GRANT_TYPE: { statusCode: 400, field: "grant_type", oauthError: "unsupported_grant_type" },
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415 },
+  BODY_TOO_LARGE: { statusCode: 413, detail: "Request body is too large" },
+  MALFORMED_BODY: { statusCode: 400 },
+  STORE_UNAVAILABLE: {
+    statusCode: 503,
+    // A store's message may name hosts or ports; clients get a fixed sentence.
+    detail: "The service is temporarily unavailable, please retry later",
+    headers: ({ retryAfterSeconds }) => ({ "retry-after": String(retryAfterSeconds) }),
+  },
+};
+
+// Fastify's own request errors, renamed to stable Latchkey codes. Their messages are fixed strings
+// (a JSON syntax error never echoes the body), so they can be shown as they are.
+const CODE_BY_FASTIFY_CODE: Readonly<Record<string, string>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: "BODY_TOO_LARGE",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "MALFORMED_BODY",
+  FST_ERR_CTP_INVALID_JSON_BODY: "MALFORMED_BODY",
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: "MALFORMED_BODY",
+};
+
+function internalError(): ErrorReply {
+  return { statusCode: 500, headers: {}, body: { detail: "Internal Server Error", code: "INTERNAL_ERROR" } };
+}
+
+interface SchemaValidationIssue {
+  keyword?: string;
+  instancePath?: string;
+  message?: string;
+  params?: { requiredProperties?: unknown; missingProperty?: unknown };
+}
+
+function firstPathSegment(instancePath: string | undefined): string | undefined {
+  const segment = instancePath?.split("/")[1];
+  // JSON Pointer escapes (RFC 6901 section 4).
+  return segment ? segment.replaceAll("~1", "/").replaceAll("~0", "~") : undefined;
+}
+
+/** Names the field and the rule of a schema validation failure (TypeBox or Ajv error objects). */
+function describeValidation(issues: readonly SchemaValidationIssue[]): { detail: string; field?: string } {
+  const issue = issues[0] ?? {};
+  if (issue.keyword === "required") {
+    const listed = issue.params?.requiredProperties ?? issue.params?.missingProperty;
+    const names = (Array.isArray(listed) ? listed : [listed]).filter((name) => typeof name === "string");
+    const [field] = names;
+    if (field !== undefined) {
+      return { field, detail: `Field required: ${names.join(", ")}` };
+    }
+  }
+  const field = firstPathSegment(issue.instancePath);
+  const rule = issue.message ?? "is invalid";
+  return field === undefined ? { detail: `Request body ${rule}` } : { field, detail: `${field} ${rule}` };
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
+/**
+ * Turns any error into the response Latchkey sends for it: known codes by the table, schema
+ * failures as 422 `VALIDATION_FAILED` with `field`, other client errors from Fastify as their 4xx
+ * with a generic text, and everything else as a bare 500 `INTERNAL_ERROR`.
+ */
+export function toErrorReply(error: unknown, settings: ErrorReplySettings): ErrorReply {
+  const validation = (error as { validation?: unknown } | null)?.validation;
+  if (Array.isArray(validation)) {
+    const { detail, field } = describeValidation(validation as SchemaValidationIssue[]);
+    return {
+      statusCode: 422,
+      headers: {},
+      body: { detail, code: "VALIDATION_FAILED", ...(field !== undefined && { field }) },
+    };
+  }
+
+  // Matched by code, not class: a store built against another copy of @latchkey/core throws errors
+  // that fail `instanceof` but carry the same stable codes.
+  const ownCode = codeOf(error);
+  const code = ownCode === undefined ? undefined : (CODE_BY_FASTIFY_CODE[ownCode] ?? ownCode);
+  const mapping = code === undefined ? undefined : HTTP_BY_CODE[code];
+  if (code !== undefined && mapping !== undefined) {
+    const message = (error as { message?: unknown }).message;
+    const detail = mapping.detail ?? (typeof message === "string" && message !== "" ? message : code);
+    const body: ErrorBody = { detail, code };
+    if (mapping.field !== undefined) body.field = mapping.field;
+    if (mapping.oauthError !== undefined) {
+      body.error = mapping.oauthError;
+      body.error_description = detail;
+    }
+    return { statusCode: mapping.statusCode, headers: mapping.headers?.(settings) ?? {}, body };
+  }
+
+  const status = statusOf(error);
+  if (status !== undefined && status >= 400 && status < 500) {
+    // A client error raised by Fastify or another plugin: keep its status, not its wording.
+    return {
+      statusCode: status,
+      headers: {},
+      body: { detail: STATUS_CODES[status] ?? "Bad Request", code: "BAD_REQUEST" },
+    };
+  }
+  return internalError();
+}
+
+/**
+ * The error as it may be logged: name, message, code, stack and the chain of causes, but none of
+ * its other properties. Database drivers attach the failed query's parameters to their errors,
+ * and for a sign-up those parameters hold the password hash.
+ */
+export function loggable(error: unknown): Error {
+  if (!(error instanceof Error)) return new Error(`Non-error thrown: ${typeof error}`);
+  const copy = new Error(error.message, error.cause === undefined ? undefined : { cause: loggable(error.cause) });
+  copy.name = error.name;
+  if (error.stack !== undefined) copy.stack = error.stack;
+  const code = codeOf(error);
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
+
+/**
+ * Sends the error reply for `error` and logs it: a 500 with its cause at `error` level, a store
+ * outage at `warn` (both through {@link loggable}), a refused request at `info` with its code only.
+ * Request bodies and headers are never logged.
+ */
+export function sendError(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  error: unknown,
+  settings: ErrorReplySettings,
+): FastifyReply {
+  const { statusCode, headers, body } = toErrorReply(error, settings);
+  if (body.code === "INTERNAL_ERROR") {
+    request.log.error({ err: loggable(error) }, "latchkey: unexpected error; answered 500");
+  } else if (body.code === "STORE_UNAVAILABLE") {
+    request.log.warn({ err: loggable(error) }, "latchkey: user store unavailable; answered 503");
+  } else {
+    const problem = (error as { problem?: unknown } | null)?.problem;
+    request.log.info(
+      { code: body.code, statusCode, ...(typeof problem === "string" && { problem }) },
+      "latchkey: request refused",
+    );
+  }
+  if (reply.sent) return reply;
+  return reply.code(statusCode).headers(headers).send(body);
+}

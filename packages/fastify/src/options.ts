@@ -1,0 +1,265 @@
+import {
+  createBcryptHasher,
+  createTokenService,
+  DEFAULT_BCRYPT_COST,
+  type HmacAlgorithm,
+  InvalidOptionsError,
+  type PasswordHasher,
+  type PasswordPolicy,
+  resolvePasswordPolicy,
+  resolveUsernamePolicy,
+  type TokenService,
+  toFastJwtOptions,
+  type UsernamePolicy,
+  type UserStore,
+  WeakSecretError,
+} from "@latchkey/core";
+import type { LatchkeyHook, LoginEvent, LoginFailedEvent, UserCreatedEvent } from "./types.js";
+
+/** Default size limit of a request body on Latchkey's routes: 16 KiB, far above any valid sign-up or login. */
+export const DEFAULT_BODY_LIMIT = 16 * 1024;
+/** Default `Retry-After`, in seconds, sent with a 503 when the user store is unavailable. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/** Options of the {@link latchkey} plugin. Checked when the plugin registers; a mistake fails `app.ready()`. */
+export interface LatchkeyOptions {
+  /** Where users live: `createMemoryUserStore()` from `@latchkey/core`, `createKyselyUserStore(db)`, or your own. Required. */
+  store: UserStore;
+  /** HMAC signing key, at least 32 bytes for HS256 (48 for HS384, 64 for HS512). The original's `SECRET_KEY`. Required. */
+  secret: string | Uint8Array;
+  /** The one algorithm tokens are signed with and accepted in. Default `HS256`, as the original. */
+  algorithm?: HmacAlgorithm | undefined;
+  /** Access token lifetime in seconds. Default 1800 (the original's `ACCESS_TOKEN_EXPIRE_MINUTES = 30`). */
+  expiresInSeconds?: number | undefined;
+  /** `iss` to put in tokens and to require in tokens presented. Default: none. */
+  issuer?: string | undefined;
+  /** `aud` to put in tokens and to require in tokens presented. Default: none. */
+  audience?: string | undefined;
+  /** Allowed clock skew when checking `exp`/`nbf`, in seconds. Default 0. */
+  clockToleranceSeconds?: number | undefined;
+  /** Bearer tokens longer than this many bytes are refused before parsing. Default 4096. */
+  maxTokenBytes?: number | undefined;
+  /** bcrypt cost (4..31) for new hashes; weaker stored hashes are upgraded on login. Default 12. Exclusive with `hasher`. */
+  bcryptCost?: number | undefined;
+  /** A custom {@link PasswordHasher} in place of bcrypt. Exclusive with `bcryptCost`. */
+  hasher?: PasswordHasher | undefined;
+  /** Username length limits. Default 1..150 characters. */
+  usernamePolicy?: UsernamePolicy | undefined;
+  /** Password rules for new users. Default: at least 8 characters (and at most 72 bytes with bcrypt). */
+  passwordPolicy?: PasswordPolicy | undefined;
+  /** Path prefix of the routes, e.g. `/auth` gives `POST /auth/token`. Default `""` (the original's paths). */
+  // Plain `string`: Fastify's own register options declare `prefix?: string`, and both must agree.
+  prefix?: string;
+  /**
+   * Whether `app.authenticate` also looks the token's user up in the store and refuses tokens of
+   * deleted users (one store read per request). Default `true`. `GET /users/me` always looks up.
+   */
+  requireExistingUser?: boolean | undefined;
+  /** Largest request body, in bytes, Latchkey's routes accept (413 above). Default 16 KiB. */
+  bodyLimit?: number | undefined;
+  /** Seconds to put in `Retry-After` when the store is unavailable (503). Default 5. */
+  retryAfterSeconds?: number | undefined;
+  /**
+   * Name of an OpenAPI security scheme the host declares (e.g. with `@fastify/swagger`); routes
+   * that need a bearer token list it under `security`, so "Authorize" in the docs page works.
+   * Default: none.
+   */
+  openApiSecurityScheme?: string | undefined;
+  /** Called after a user was created. */
+  onUserCreated?: LatchkeyHook<UserCreatedEvent> | undefined;
+  /** Called after a successful login. */
+  onLogin?: LatchkeyHook<LoginEvent> | undefined;
+  /** Called after a refused login (unknown user or wrong password). */
+  onLoginFailed?: LatchkeyHook<LoginFailedEvent> | undefined;
+}
+
+/** {@link LatchkeyOptions} checked, with defaults filled in and core objects built. */
+export interface ResolvedLatchkeyOptions {
+  readonly store: UserStore;
+  readonly tokens: TokenService;
+  readonly jwt: ReturnType<typeof toFastJwtOptions>;
+  readonly hasher: PasswordHasher;
+  readonly usernamePolicy: Required<UsernamePolicy>;
+  readonly passwordPolicy: Required<PasswordPolicy>;
+  readonly prefix: string;
+  readonly requireExistingUser: boolean;
+  readonly bodyLimit: number;
+  readonly retryAfterSeconds: number;
+  readonly openApiSecurityScheme: string | undefined;
+  readonly hooks: {
+    readonly onUserCreated: LatchkeyHook<UserCreatedEvent> | undefined;
+    readonly onLogin: LatchkeyHook<LoginEvent> | undefined;
+    readonly onLoginFailed: LatchkeyHook<LoginFailedEvent> | undefined;
+  };
+}
+
+const OPTION_NAMES = new Set<string>([
+  "store",
+  "secret",
+  "algorithm",
+  "expiresInSeconds",
+  "issuer",
+  "audience",
+  "clockToleranceSeconds",
+  "maxTokenBytes",
+  "bcryptCost",
+  "hasher",
+  "usernamePolicy",
+  "passwordPolicy",
+  "prefix",
+  "requireExistingUser",
+  "bodyLimit",
+  "retryAfterSeconds",
+  "openApiSecurityScheme",
+  "onUserCreated",
+  "onLogin",
+  "onLoginFailed",
+  // Fastify's own register options, which it passes along to every plugin.
+  "logLevel",
+  "logSerializers",
+]);
+
+const STORE_METHODS = ["findByUsername", "create", "updatePasswordHash", "deleteByUsername"] as const;
+const HASHER_METHODS = ["hash", "verify", "needsRehash"] as const;
+
+function fail(message: string): never {
+  throw new InvalidOptionsError(`@latchkey/fastify: ${message}`);
+}
+
+function hasMethods(value: unknown, methods: readonly string[]): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    methods.every((method) => typeof (value as Record<string, unknown>)[method] === "function")
+  );
+}
+
+function isPositiveInteger(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
+}
+
+/** Re-throws core's option errors with the plugin's name and, when core's message lacks it, the option's. */
+function rethrowWithPrefix(error: unknown, option: string | undefined): never {
+  const where = option === undefined ? "" : `option \`${option}\`: `;
+  if (error instanceof WeakSecretError) throw new WeakSecretError(`@latchkey/fastify ${where}${error.message}`);
+  if (error instanceof InvalidOptionsError) fail(`${where}${error.message}`);
+  throw error;
+}
+
+function resolveHasher(options: LatchkeyOptions): PasswordHasher {
+  if (options.hasher !== undefined) {
+    if (options.bcryptCost !== undefined) fail("give either `hasher` or `bcryptCost`, not both");
+    if (!hasMethods(options.hasher, HASHER_METHODS)) {
+      fail("option `hasher` must implement PasswordHasher (hash, verify, needsRehash)");
+    }
+    return options.hasher;
+  }
+  try {
+    return createBcryptHasher({ cost: options.bcryptCost ?? DEFAULT_BCRYPT_COST });
+  } catch (error) {
+    return rethrowWithPrefix(error, "bcryptCost");
+  }
+}
+
+function resolveTokens(options: LatchkeyOptions): TokenService {
+  for (const claim of ["issuer", "audience"] as const) {
+    const value = options[claim];
+    if (value !== undefined && (typeof value !== "string" || value.length === 0)) {
+      fail(`option \`${claim}\` must be a non-empty string`);
+    }
+  }
+  try {
+    return createTokenService({
+      secret: options.secret,
+      ...(options.algorithm !== undefined && { algorithm: options.algorithm }),
+      ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
+      ...(options.issuer !== undefined && { issuer: options.issuer }),
+      ...(options.audience !== undefined && { audience: options.audience }),
+      ...(options.clockToleranceSeconds !== undefined && { clockToleranceSeconds: options.clockToleranceSeconds }),
+      ...(options.maxTokenBytes !== undefined && { maxTokenBytes: options.maxTokenBytes }),
+    });
+  } catch (error) {
+    // Core's messages for the other token options already name them (`expiresInSeconds must be …`).
+    return rethrowWithPrefix(error, error instanceof WeakSecretError ? "secret" : undefined);
+  }
+}
+
+function resolvePrefix(prefix: unknown): string {
+  if (prefix === undefined || prefix === "" || prefix === "/") return "";
+  if (typeof prefix !== "string" || !prefix.startsWith("/") || /\s/.test(prefix)) {
+    fail(`option \`prefix\` must be a path starting with "/", such as "/auth", got ${JSON.stringify(prefix)}`);
+  }
+  return prefix.endsWith("/") ? prefix.slice(0, -1) : prefix;
+}
+
+function resolveHook<Event>(name: string, hook: unknown): LatchkeyHook<Event> | undefined {
+  if (hook !== undefined && typeof hook !== "function") fail(`option \`${name}\` must be a function`);
+  return hook as LatchkeyHook<Event> | undefined;
+}
+
+/**
+ * Checks the plugin's options and builds the core objects they describe, once, at registration.
+ *
+ * @throws {InvalidOptionsError} `INVALID_OPTIONS` for a missing store, an unknown option, a bad
+ *   expiry, cost, policy, prefix, limit or hook; the message names the option.
+ * @throws {WeakSecretError} `WEAK_SECRET` for a missing, short or placeholder secret.
+ */
+export function resolveLatchkeyOptions(options: LatchkeyOptions): ResolvedLatchkeyOptions {
+  if (typeof options !== "object" || options === null) fail("options are required: { store, secret }");
+  const unknown = Object.keys(options).filter((key) => !OPTION_NAMES.has(key));
+  if (unknown.length > 0) fail(`unknown option(s) ${unknown.map((key) => `\`${key}\``).join(", ")}`);
+  if (!hasMethods(options.store, STORE_METHODS)) {
+    fail(
+      "option `store` is required and must implement UserStore (findByUsername, create, updatePasswordHash, " +
+        "deleteByUsername): e.g. createMemoryUserStore() from @latchkey/core",
+    );
+  }
+
+  const tokens = resolveTokens(options);
+  const hasher = resolveHasher(options);
+  let usernamePolicy: Required<UsernamePolicy>;
+  let passwordPolicy: Required<PasswordPolicy>;
+  try {
+    usernamePolicy = resolveUsernamePolicy(options.usernamePolicy);
+  } catch (error) {
+    return rethrowWithPrefix(error, "usernamePolicy");
+  }
+  try {
+    passwordPolicy = resolvePasswordPolicy(options.passwordPolicy);
+  } catch (error) {
+    return rethrowWithPrefix(error, "passwordPolicy");
+  }
+
+  const requireExistingUser = options.requireExistingUser ?? true;
+  if (typeof requireExistingUser !== "boolean") fail("option `requireExistingUser` must be a boolean");
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  if (!isPositiveInteger(bodyLimit)) fail(`option \`bodyLimit\` must be a positive integer, got ${String(bodyLimit)}`);
+  const retryAfterSeconds = options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+  if (!isPositiveInteger(retryAfterSeconds)) {
+    fail(`option \`retryAfterSeconds\` must be a positive integer, got ${String(retryAfterSeconds)}`);
+  }
+
+  const { openApiSecurityScheme } = options;
+  if (openApiSecurityScheme !== undefined && (typeof openApiSecurityScheme !== "string" || !openApiSecurityScheme)) {
+    fail("option `openApiSecurityScheme` must be a non-empty string");
+  }
+
+  return {
+    store: options.store,
+    tokens,
+    jwt: toFastJwtOptions(tokens.options),
+    hasher,
+    usernamePolicy,
+    passwordPolicy,
+    prefix: resolvePrefix(options.prefix),
+    requireExistingUser,
+    bodyLimit,
+    retryAfterSeconds,
+    openApiSecurityScheme,
+    hooks: {
+      onUserCreated: resolveHook<UserCreatedEvent>("onUserCreated", options.onUserCreated),
+      onLogin: resolveHook<LoginEvent>("onLogin", options.onLogin),
+      onLoginFailed: resolveHook<LoginFailedEvent>("onLoginFailed", options.onLoginFailed),
+    },
+  };
+}

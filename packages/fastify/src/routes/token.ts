@@ -1,0 +1,85 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { authenticateUser, InvalidCredentialsError } from "@latchkey/core";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { loggable, UnsupportedGrantTypeError } from "../errors.js";
+import { emitEvent, eventContext } from "../events.js";
+import type { ResolvedLatchkeyOptions } from "../options.js";
+import { ErrorResponses, TokenFormSchema, TokenOutSchema } from "../schemas.js";
+import { requireContentType } from "./content-type.js";
+
+const FORM = "application/x-www-form-urlencoded";
+
+const schema = {
+  summary: "Log in: get an access token",
+  description:
+    "OAuth 2.0 password grant (RFC 6749 section 4.3) with a form body `username`, `password` and optional " +
+    "`grant_type=password` (the original's `POST /token`). A wrong password and an unknown username get the same 401.",
+  tags: ["auth"],
+  consumes: [FORM],
+  body: TokenFormSchema,
+  response: {
+    200: TokenOutSchema,
+    400: ErrorResponses[400],
+    401: ErrorResponses[401],
+    413: ErrorResponses[413],
+    415: ErrorResponses[415],
+    422: ErrorResponses[422],
+    500: ErrorResponses[500],
+    503: ErrorResponses[503],
+  },
+};
+
+/**
+ * Runs before schema validation, so a client asking for another grant learns that first, with the
+ * OAuth error RFC 6749 section 5.2 defines, whatever else its form lacks. An array (a repeated
+ * `grant_type`) is left to the schema, which refuses it with 422.
+ */
+async function refuseOtherGrantTypes(request: FastifyRequest): Promise<void> {
+  const grantType = (request.body as { grant_type?: unknown } | undefined)?.grant_type;
+  if (typeof grantType === "string" && grantType !== "password") throw new UnsupportedGrantTypeError();
+}
+
+/**
+ * `POST /token`: form `username`, `password` → 200 `{access_token, token_type: "bearer"}`;
+ * 401 `INVALID_CREDENTIALS` with `WWW-Authenticate: Bearer`, identical for unknown user and wrong password.
+ */
+export async function registerTokenRoute(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const { store, hasher, usernamePolicy, tokens, hooks } = resolved;
+
+  typed.post(
+    "/token",
+    {
+      schema,
+      bodyLimit: resolved.bodyLimit,
+      onRequest: requireContentType(FORM),
+      preValidation: refuseOtherGrantTypes,
+    },
+    async (request, reply) => {
+      const { username, password } = request.body;
+      const user = await authenticateUser(store, username, password, {
+        hasher,
+        usernamePolicy,
+        onRehashError: (error) =>
+          request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
+      });
+      if (user === null) {
+        await emitEvent(request, "onLoginFailed", hooks.onLoginFailed, {
+          ...eventContext(request),
+          username,
+          reason: "INVALID_CREDENTIALS",
+        });
+        throw new InvalidCredentialsError();
+      }
+      const accessToken = await tokens.createAccessToken({ sub: user.username });
+      await emitEvent(request, "onLogin", hooks.onLogin, {
+        ...eventContext(request),
+        username: user.username,
+        userId: user.id,
+      });
+      // RFC 6749 section 5.1: responses carrying tokens must not be cached.
+      reply.header("cache-control", "no-store").header("pragma", "no-cache");
+      return { access_token: accessToken, token_type: "bearer" as const };
+    },
+  );
+}

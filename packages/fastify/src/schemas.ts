@@ -1,0 +1,79 @@
+import { type TSchema, Type } from "typebox";
+
+// Request schemas check types only and allow unknown properties, as pydantic does in the
+// original: `{"username": "a", "password": "…", "email": "…"}` signs up `a` and ignores `email`.
+// Lengths and characters are checked by core (one source of truth for the policies), which
+// answers with a specific code such as `USERNAME_INVALID` or `PASSWORD_TOO_LONG`.
+
+/** Body of `POST /users/` (the original's `UserIn`). */
+export const UserInSchema = Type.Object(
+  {
+    username: Type.String({ description: "1 to 150 characters; no control or invisible characters." }),
+    password: Type.String({ description: "At least 8 characters and at most 72 bytes in UTF-8." }),
+  },
+  { description: "A new user. Unknown properties are ignored." },
+);
+
+/**
+ * A user as the API shows it (the original's `UserOut`). `additionalProperties: false` makes the
+ * serializer drop anything else, so a handler bug can never send a password hash.
+ */
+export const UserOutSchema = Type.Object(
+  { username: Type.String() },
+  { additionalProperties: false, description: "The user." },
+);
+
+/**
+ * Form of `POST /token`: the OAuth 2.0 password grant (RFC 6749 section 4.3.2), as FastAPI's
+ * `OAuth2PasswordRequestForm` reads it. `scope`, `client_id` and `client_secret` are accepted and
+ * ignored. A field sent twice arrives as an array and fails the `string` type.
+ */
+export const TokenFormSchema = Type.Object(
+  {
+    username: Type.String(),
+    password: Type.String(),
+    grant_type: Type.Optional(Type.String({ description: 'Only "password" is supported.' })),
+    scope: Type.Optional(Type.String({ description: "Accepted and ignored." })),
+    client_id: Type.Optional(Type.String({ description: "Accepted and ignored." })),
+    client_secret: Type.Optional(Type.String({ description: "Accepted and ignored." })),
+  },
+  { description: "OAuth 2.0 password grant form. Unknown fields are ignored." },
+);
+
+/** Response of `POST /token` (the original's `Token`). */
+export const TokenOutSchema = Type.Object(
+  {
+    access_token: Type.String({ description: "A JWT; send it as `Authorization: Bearer <token>`." }),
+    token_type: Type.Literal("bearer"),
+  },
+  { additionalProperties: false, description: "An access token." },
+);
+
+/** The one shape of every error Latchkey's routes answer with. */
+export const ErrorBodySchema = Type.Object(
+  {
+    detail: Type.String({ description: "What went wrong, for people." }),
+    code: Type.String({ description: "Stable machine-readable code, e.g. USERNAME_TAKEN." }),
+    field: Type.Optional(Type.String({ description: "The request field at fault, when there is one." })),
+    error: Type.Optional(Type.String({ description: "OAuth 2.0 error code (RFC 6749 section 5.2), on /token." })),
+    error_description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+/** Response schema of one error status, with the description OpenAPI shows for it. */
+function errorResponse(description: string): TSchema {
+  return Type.Object(ErrorBodySchema.properties, { additionalProperties: false, description });
+}
+
+/** The error statuses a route documents, each with its description. */
+export const ErrorResponses = {
+  400: errorResponse("Unsupported grant type (RFC 6749 section 5.2) or malformed body."),
+  401: errorResponse("Not authenticated; see the WWW-Authenticate header."),
+  409: errorResponse("Username already registered (USERNAME_TAKEN)."),
+  413: errorResponse("Request body too large (BODY_TOO_LARGE)."),
+  415: errorResponse("Wrong Content-Type (UNSUPPORTED_MEDIA_TYPE)."),
+  422: errorResponse("Invalid input; `field` names the field (VALIDATION_FAILED, USERNAME_INVALID, PASSWORD_*)."),
+  500: errorResponse("Unexpected server error (INTERNAL_ERROR); details are in the server log only."),
+  503: errorResponse("User store unavailable (STORE_UNAVAILABLE); retry after the Retry-After header."),
+} as const;

@@ -1,0 +1,100 @@
+import type {
+  AccessTokenClaims,
+  AccessTokenData,
+  PasswordHasher,
+  TokenService,
+  UsernamePolicy,
+  UserStore,
+} from "@latchkey/core";
+import type { FastifyReply, FastifyRequest } from "fastify";
+
+/**
+ * What `request.user` holds after {@link LatchkeyDecorator | `app.authenticate`} (or `request.jwtVerify()`)
+ * accepted a bearer token: the username and the token's verified claims.
+ */
+export interface LatchkeyUser {
+  /** The user's username: the token's `sub`, as stored. */
+  username: string;
+  /** Every verified claim of the access token (`sub`, `exp`, `iat`, and `iss`/`aud` when configured). */
+  claims: AccessTokenClaims;
+}
+
+/** Where an event happened, without anything secret: never the body, never a header. */
+export interface LatchkeyEventContext {
+  /** Fastify's request id, to correlate with the request's log lines. */
+  requestId: string;
+  /** The client address as Fastify sees it (`request.ip`, which honours `trustProxy`). */
+  ip: string;
+}
+
+/** Passed to `onUserCreated` after `POST /users/` stored a user. */
+export interface UserCreatedEvent extends LatchkeyEventContext {
+  /** The username as stored (NFC-normalized). */
+  username: string;
+  /** The store's id of the new user. */
+  userId: string;
+}
+
+/** Passed to `onLogin` after `POST /token` issued an access token. */
+export interface LoginEvent extends LatchkeyEventContext {
+  /** The username as stored. */
+  username: string;
+  /** The store's id of the user. */
+  userId: string;
+}
+
+/** Passed to `onLoginFailed` after `POST /token` refused a username and password. */
+export interface LoginFailedEvent extends LatchkeyEventContext {
+  /**
+   * The username exactly as the client sent it (it may not exist). A password typed into the
+   * username field ends up here: treat it as untrusted input when you store it.
+   */
+  username: string;
+  /** Why: an unknown username and a wrong password are deliberately one reason. */
+  reason: "INVALID_CREDENTIALS";
+}
+
+/**
+ * An audit callback. Awaited before the response is sent; if it throws or rejects, the error is
+ * logged and the response goes out unchanged. Events never carry a password, a hash or a token.
+ */
+export type LatchkeyHook<Event> = (event: Event) => void | Promise<void>;
+
+/**
+ * A Fastify `onRequest`/`preHandler` hook that lets a request through only with a valid bearer
+ * token. When it refuses, it has sent the 401 itself and resolves to the reply (Fastify's signal
+ * that the request is answered).
+ */
+export type AuthenticateHook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+/** `app.latchkey`: the core pieces the plugin built from its options, for hosts that go further. */
+export interface LatchkeyDecorator {
+  /** Signs and verifies access tokens with the plugin's key, algorithm, lifetime, issuer and audience. */
+  readonly tokens: TokenService;
+  /** The user store the plugin was given. */
+  readonly store: UserStore;
+  /** The password hasher (bcrypt at `bcryptCost` unless a `hasher` was given). */
+  readonly hasher: PasswordHasher;
+  /** The username policy with defaults filled in. */
+  readonly usernamePolicy: Required<UsernamePolicy>;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /**
+     * Protects a route: `{ onRequest: [app.authenticate] }`. Answers 401 with `WWW-Authenticate`
+     * itself (RFC 6750) when the bearer token is missing, malformed, forged or expired, or when its
+     * user no longer exists (unless `requireExistingUser: false`); otherwise sets `request.user`.
+     */
+    authenticate: AuthenticateHook;
+    /** The plugin's token service, store and hasher. */
+    latchkey: LatchkeyDecorator;
+  }
+}
+
+declare module "@fastify/jwt" {
+  interface FastifyJWT {
+    payload: AccessTokenData;
+    user: LatchkeyUser;
+  }
+}

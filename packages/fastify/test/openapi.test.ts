@@ -1,0 +1,105 @@
+import fastifySwagger from "@fastify/swagger";
+import { createMemoryUserStore } from "@latchkey/core";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "./fixtures/app.js";
+
+interface Operation {
+  requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown>; required?: string[] } }> };
+  responses: Record<string, { description?: string; content?: Record<string, { schema: Record<string, unknown> }> }>;
+}
+
+let app: FastifyInstance;
+let paths: Record<string, Record<string, Operation>>;
+
+beforeAll(async () => {
+  ({ app } = await buildApp({
+    store: createMemoryUserStore(),
+    before: (host) => host.register(fastifySwagger, { openapi: { info: { title: "t", version: "1" } } }),
+  }));
+  paths = (app.swagger() as unknown as { paths: typeof paths }).paths;
+});
+afterAll(() => app?.close());
+
+const statuses = (operation: Operation | undefined) => Object.keys(operation?.responses ?? {}).sort();
+
+describe("OpenAPI from the route schemas", () => {
+  it("documents POST /users/ and /users: a JSON body and every status", () => {
+    for (const path of ["/users/", "/users"]) {
+      const operation = paths[path]?.post;
+      const body = operation?.requestBody?.content["application/json"]?.schema;
+      expect(Object.keys(body?.properties ?? {})).toEqual(["username", "password"]);
+      expect(body?.required).toEqual(["username", "password"]);
+      expect(statuses(operation)).toEqual(["201", "409", "413", "415", "422", "500", "503"]);
+    }
+  });
+
+  it("documents a 201 body that can hold nothing but the username", () => {
+    const schema = paths["/users/"]?.post?.responses["201"]?.content?.["application/json"]?.schema;
+    expect(schema).toMatchObject({ additionalProperties: false, properties: { username: { type: "string" } } });
+    expect(Object.keys(schema?.properties as object)).toEqual(["username"]);
+  });
+
+  it("documents POST /token: a form body and every status", () => {
+    const operation = paths["/token"]?.post;
+    const form = operation?.requestBody?.content["application/x-www-form-urlencoded"]?.schema;
+    expect(Object.keys(form?.properties ?? {})).toEqual([
+      "username",
+      "password",
+      "grant_type",
+      "scope",
+      "client_id",
+      "client_secret",
+    ]);
+    expect(statuses(operation)).toEqual(["200", "400", "401", "413", "415", "422", "500", "503"]);
+    expect(operation?.responses["200"]?.content?.["application/json"]?.schema).toMatchObject({
+      additionalProperties: false,
+      required: ["access_token", "token_type"],
+    });
+  });
+
+  it("documents GET /users/me and the error body on every error status", () => {
+    expect(statuses(paths["/users/me"]?.get)).toEqual(["200", "401", "500", "503"]);
+    for (const [path, method] of [
+      ["/users/", "post"],
+      ["/token", "post"],
+      ["/users/me", "get"],
+    ] as const) {
+      const responses = paths[path]?.[method]?.responses ?? {};
+      for (const [status, response] of Object.entries(responses)) {
+        if (Number(status) < 400) continue;
+        expect(response.description, `${method} ${path} ${status}`).toBeTruthy();
+        const schema = response.content?.["application/json"]?.schema;
+        expect(Object.keys(schema?.properties as object), `${method} ${path} ${status}`).toEqual([
+          "detail",
+          "code",
+          "field",
+          "error",
+          "error_description",
+        ]);
+      }
+    }
+  });
+
+  it("lists no security requirement unless the host names its scheme", () => {
+    expect((paths["/users/me"]?.get as { security?: unknown })?.security).toBeUndefined();
+  });
+
+  it("puts the host's security scheme on GET /users/me, so Authorize in the docs works", async () => {
+    const { app: host } = await buildApp({
+      store: createMemoryUserStore(),
+      openApiSecurityScheme: "bearerAuth",
+      before: (h) =>
+        h.register(fastifySwagger, {
+          openapi: {
+            info: { title: "t", version: "1" },
+            components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
+          },
+        }),
+    });
+    const spec = host.swagger() as unknown as { paths: Record<string, Record<string, { security?: unknown }>> };
+    expect(spec.paths["/users/me"]?.get?.security).toEqual([{ bearerAuth: [] }]);
+    expect(spec.paths["/token"]?.post?.security).toBeUndefined();
+    await host.close();
+  });
+});
