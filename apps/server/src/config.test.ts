@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "./config.js";
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    return error instanceof ConfigError ? [...error.problems] : [`unexpected: ${String(error)}`];
+  }
+};
+
+describe("loadConfig", () => {
+  it("has the original's defaults: port 8000, 30-minute tokens; localhost only; PGlite in ./data", () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: undefined,
+      secretKey: undefined,
+      accessTokenExpireMinutes: 30,
+      port: 8000,
+      host: "127.0.0.1",
+      logLevel: "info",
+      bcryptCost: 12,
+      dataDir: "./data",
+      production: false,
+    });
+  });
+
+  it("reads every variable", () => {
+    const config = loadConfig({
+      DATABASE_URL: "postgresql://user:password@localhost:5432/dbname",
+      SECRET_KEY: "s".repeat(32),
+      ACCESS_TOKEN_EXPIRE_MINUTES: "60",
+      PORT: "9000",
+      HOST: "0.0.0.0",
+      LOG_LEVEL: "debug",
+      BCRYPT_COST: "13",
+      DATA_DIR: "/var/lib/latchkey",
+      NODE_ENV: "production",
+    });
+    expect(config).toMatchObject({
+      databaseUrl: "postgresql://user:password@localhost:5432/dbname",
+      accessTokenExpireMinutes: 60,
+      port: 9000,
+      host: "0.0.0.0",
+      logLevel: "debug",
+      bcryptCost: 13,
+      dataDir: "/var/lib/latchkey",
+      production: true,
+    });
+  });
+
+  it.each([
+    [{ DATABASE_URL: "localhost:5432/db" }, /DATABASE_URL must start with postgresql:\/\//],
+    [
+      { DATABASE_URL: "not a url" },
+      /DATABASE_URL must be a URL like postgresql:\/\/user:password@localhost:5432\/dbname/,
+    ],
+    [{ DATABASE_URL: "mysql://u@h/db" }, /DATABASE_URL must start with postgresql:\/\//],
+    [{ SECRET_KEY: "YOUR_SECRET_KEY" }, /SECRET_KEY: .*placeholder/],
+    [{ SECRET_KEY: "short" }, /SECRET_KEY: .*at least 32 bytes/],
+    [{ ACCESS_TOKEN_EXPIRE_MINUTES: "0" }, /ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number from 1/],
+    [{ ACCESS_TOKEN_EXPIRE_MINUTES: "thirty" }, /ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number/],
+    [{ PORT: "70000" }, /PORT must be a whole number from 0 to 65535/],
+    [{ PORT: "-1" }, /PORT must be a whole number/],
+    [{ LOG_LEVEL: "verbose" }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
+    [{ BCRYPT_COST: "3" }, /BCRYPT_COST must be a whole number from 4 to 31/],
+    [
+      { NODE_ENV: "production" },
+      /SECRET_KEY is required when NODE_ENV=production; make one with: openssl rand -hex 32/,
+    ],
+  ])("refuses %o with a message naming the variable", (env, message) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(message);
+  });
+
+  it("reports every bad variable at once", () => {
+    expect(problemsOf({ PORT: "x", LOG_LEVEL: "loud", SECRET_KEY: "short" })).toHaveLength(3);
+  });
+
+  it("never echoes a secret key it refuses", () => {
+    const [problem] = problemsOf({ SECRET_KEY: "my-secret-but-too-short" });
+    expect(problem).not.toContain("my-secret-but-too-short");
+  });
+});
