@@ -42,8 +42,8 @@ export function startServer(env: Record<string, string>, cwd?: string): Promise<
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`server did not start within 30 s; output:\n${output}`));
-    }, 30_000);
+      reject(new Error(`server did not start within 90 s; output:\n${output}`));
+    }, 90_000);
     const onData = (chunk: Buffer) => {
       output += chunk;
       const match = /Latchkey API: (http:\/\/\S+)/.exec(output);
