@@ -28,9 +28,15 @@ let root: string;
 let project: string;
 const tarballs = new Map<string, string>();
 
-async function sh(command: string, args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
+async function sh(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeout = 0,
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await run(command, args, { cwd, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, NO_COLOR: "1" } });
+    const env = { ...process.env, NO_COLOR: "1" };
+    return await run(command, args, { cwd, timeout, maxBuffer: 32 * 1024 * 1024, env });
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
     throw Object.assign(new Error(`${command} ${args.join(" ")} failed:\n${stdout}\n${stderr}`), { stdout, stderr });
@@ -133,19 +139,22 @@ beforeAll(async () => {
     JSON.stringify({ name: "latchkey-consumer", private: true, type: "module" }, null, 2),
   );
   const installs = PACKAGES.filter((pkg) => pkg.install).map((pkg) => tarballs.get(pkg.name) as string);
-  await sh(
-    "npm",
-    [
-      "install",
-      "--no-audit",
-      "--no-fund",
-      ...installs,
-      `fastify@${await workspaceVersion("fastify")}`,
-      `typescript@${await workspaceVersion("typescript")}`,
-      "@types/node@20",
-    ],
-    project,
-  );
+  const npmInstall = [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    // The workspace's own install has usually cached everything; bounded fetches so a stalled
+    // registry connection fails the attempt instead of hanging the suite.
+    "--prefer-offline",
+    "--fetch-timeout=60000",
+    "--fetch-retries=3",
+    ...installs,
+    `fastify@${await workspaceVersion("fastify")}`,
+    `typescript@${await workspaceVersion("typescript")}`,
+    "@types/node@20",
+  ];
+  // One retry: a registry hiccup is not a packaging bug. A second failure fails the suite.
+  await sh("npm", npmInstall, project, 240_000).catch(() => sh("npm", npmInstall, project, 240_000));
 }, 600_000);
 
 afterAll(async () => {
