@@ -1,7 +1,9 @@
+import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { latchkey, latchkeyRedactPaths } from "@latchkey/fastify";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { Redis } from "ioredis";
 import type { ServerConfig } from "./config.js";
 import type { Database } from "./database.js";
 
@@ -24,11 +26,48 @@ export function loggerOptions(config: ServerConfig, pretty = Boolean(process.std
 }
 
 /**
+ * A Redis client for the rate limits that never makes a request wait for Redis: no offline queue
+ * (a command while disconnected fails at once and the plugin counts in memory instead), one try
+ * per command, and reconnection in the background.
+ */
+function connectRedis(url: string, app: FastifyInstance): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+  });
+  let reported = false;
+  redis.on("error", (error: Error) => {
+    // Reconnection errors repeat every retry; one line per outage is enough.
+    if (!reported) app.log.warn({ err: { message: error.message } }, "Redis connection error; retrying");
+    reported = true;
+  });
+  redis.on("ready", () => {
+    reported = false;
+  });
+  app.addHook("onClose", async () => {
+    redis.disconnect();
+  });
+  return redis;
+}
+
+const perWindow = (max: number, timeWindowSeconds: number) => (max === 0 ? false : { max, timeWindowSeconds });
+
+/**
  * Builds the server (no `listen`): the Latchkey routes of the original API, OpenAPI 3 with
  * interactive docs at `/docs`, `/health` and `/ready`.
  */
 export async function buildApp({ config, database, secretKey, logger }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: logger ?? loggerOptions(config) });
+  const app = Fastify({ logger: logger ?? loggerOptions(config), trustProxy: config.trustProxy });
+
+  // Security headers on every response. The API answers JSON only, so helmet's strict default CSP
+  // costs nothing there; /docs gets Swagger UI's own CSP (`staticCSP`: the hashes of any inline
+  // script or style it serves, and its validator badge image), on its routes only.
+  // No `upgrade-insecure-requests`: the server speaks plain HTTP unless TLS is put in front of it.
+  await app.register(helmet, {
+    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -47,7 +86,11 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
       },
     },
   });
-  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ""),
+  });
 
   await app.register(latchkey, {
     store: database.store,
@@ -55,6 +98,14 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
     expiresInSeconds: config.accessTokenExpireMinutes * 60,
     bcryptCost: config.bcryptCost,
     openApiSecurityScheme: "OAuth2PasswordBearer",
+    ...(config.maxConcurrentHashes !== undefined && { maxConcurrentHashes: config.maxConcurrentHashes }),
+    ...(config.maxQueuedHashes !== undefined && { maxQueuedHashes: config.maxQueuedHashes }),
+    rateLimit: {
+      tokenPerAddress: perWindow(config.tokenRequestsPerMinute, 60),
+      signUpPerAddress: perWindow(config.signUpsPerHour, 3600),
+      loginFailuresPerUsername: perWindow(config.loginFailuresPer15Minutes, 900),
+      ...(config.redisUrl !== undefined && { redis: connectRedis(config.redisUrl, app) }),
+    },
   });
 
   app.get(

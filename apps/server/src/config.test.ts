@@ -22,6 +22,13 @@ describe("loadConfig", () => {
       bcryptCost: 12,
       dataDir: "./data",
       production: false,
+      redisUrl: undefined,
+      trustProxy: false,
+      maxConcurrentHashes: undefined,
+      maxQueuedHashes: undefined,
+      tokenRequestsPerMinute: 20,
+      signUpsPerHour: 10,
+      loginFailuresPer15Minutes: 10,
     });
   });
 
@@ -36,8 +43,22 @@ describe("loadConfig", () => {
       BCRYPT_COST: "13",
       DATA_DIR: "/var/lib/latchkey",
       NODE_ENV: "production",
+      REDIS_URL: "redis://cache:6379/0",
+      TRUST_PROXY: "10.0.0.0/8, 127.0.0.1",
+      MAX_CONCURRENT_HASHES: "3",
+      MAX_QUEUED_HASHES: "0",
+      RATE_LIMIT_TOKEN_PER_MINUTE: "0",
+      RATE_LIMIT_SIGNUPS_PER_HOUR: "100",
+      RATE_LIMIT_LOGIN_FAILURES: "5",
     });
     expect(config).toMatchObject({
+      redisUrl: "redis://cache:6379/0",
+      trustProxy: ["10.0.0.0/8", "127.0.0.1"],
+      maxConcurrentHashes: 3,
+      maxQueuedHashes: 0,
+      tokenRequestsPerMinute: 0,
+      signUpsPerHour: 100,
+      loginFailuresPer15Minutes: 5,
       databaseUrl: "postgresql://user:password@localhost:5432/dbname",
       accessTokenExpireMinutes: 60,
       port: 9000,
@@ -64,6 +85,14 @@ describe("loadConfig", () => {
     [{ PORT: "-1" }, /PORT must be a whole number/],
     [{ LOG_LEVEL: "verbose" }, /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/],
     [{ BCRYPT_COST: "3" }, /BCRYPT_COST must be a whole number from 4 to 31/],
+    [{ REDIS_URL: "localhost:6379" }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
+    [{ REDIS_URL: "not a url" }, /REDIS_URL must be a URL like redis:\/\/localhost:6379/],
+    [{ TRUST_PROXY: "yes" }, /TRUST_PROXY must be false, true, or a comma list/],
+    [{ TRUST_PROXY: "10.0.0.0/33" }, /TRUST_PROXY must be .* got "10.0.0.0\/33"/],
+    [{ TRUST_PROXY: "2" }, /TRUST_PROXY must be false, true, or a comma list/],
+    [{ MAX_CONCURRENT_HASHES: "0" }, /MAX_CONCURRENT_HASHES must be a whole number from 1 to 1024/],
+    [{ MAX_QUEUED_HASHES: "-1" }, /MAX_QUEUED_HASHES must be a whole number/],
+    [{ RATE_LIMIT_LOGIN_FAILURES: "ten" }, /RATE_LIMIT_LOGIN_FAILURES must be a whole number/],
     [
       { NODE_ENV: "production" },
       /SECRET_KEY is required when NODE_ENV=production; make one with: openssl rand -hex 32/,
@@ -72,6 +101,15 @@ describe("loadConfig", () => {
     const problems = problemsOf(env);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(message);
+  });
+
+  it.each([
+    ["false", false],
+    ["true", true],
+    ["192.168.1.10", ["192.168.1.10"]],
+    ["10.0.0.0/8,fd00::/8", ["10.0.0.0/8", "fd00::/8"]],
+  ])("reads TRUST_PROXY=%s", (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
   });
 
   it("reports every bad variable at once", () => {

@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { assertStrongSecret, LatchkeyError } from "@latchkey/core";
 
 /** Log levels pino knows, plus `silent`. */
@@ -18,6 +19,23 @@ export interface ServerConfig {
   /** Where PGlite keeps its files and where a generated secret key is stored. */
   dataDir: string;
   production: boolean;
+  /** Redis URL from `REDIS_URL`: rate-limit counts shared by every instance. Absent: counted per process. */
+  redisUrl: string | undefined;
+  /**
+   * Fastify's `trustProxy` from `TRUST_PROXY`: `false` (default; `X-Forwarded-For` ignored), `true`
+   * (trust every proxy), or the addresses/CIDRs of the proxies to trust.
+   */
+  trustProxy: boolean | string[];
+  /** Hash operations at once (`MAX_CONCURRENT_HASHES`); absent: the plugin's default (cores - 1). */
+  maxConcurrentHashes: number | undefined;
+  /** Hash operations that may wait (`MAX_QUEUED_HASHES`); absent: 8 per concurrent slot. */
+  maxQueuedHashes: number | undefined;
+  /** `POST /token` requests per address per minute (`RATE_LIMIT_TOKEN_PER_MINUTE`); 0 turns it off. */
+  tokenRequestsPerMinute: number;
+  /** `POST /users/` requests per address per hour (`RATE_LIMIT_SIGNUPS_PER_HOUR`); 0 turns it off. */
+  signUpsPerHour: number;
+  /** Failed logins per username per 15 minutes (`RATE_LIMIT_LOGIN_FAILURES`); 0 turns it off. */
+  loginFailuresPer15Minutes: number;
 }
 
 /** Thrown when the environment is wrong; `problems` has one message per variable. */
@@ -41,6 +59,59 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     return fallback;
   }
   return Number(raw);
+}
+
+function optionalInteger(env: Env, name: string, min: number, max: number, problems: string[]): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  return integer(env, name, min, min, max, problems);
+}
+
+function redisUrl(env: Env, problems: string[]): string | undefined {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push("REDIS_URL must be a URL like redis://localhost:6379 (it could not be parsed)");
+    return undefined;
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+    problems.push(`REDIS_URL must start with redis:// or rediss://, got "${url.protocol}//"`);
+    return undefined;
+  }
+  return raw;
+}
+
+function isAddressOrCidr(entry: string): boolean {
+  const [address = "", prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * `TRUST_PROXY`: whom to believe about the client's address. Unset or `false` believes nobody, so
+ * `X-Forwarded-For` cannot be used to dodge per-address limits when the server faces clients.
+ */
+function trustProxy(env: Env, problems: string[]): boolean | string[] {
+  const raw = env.TRUST_PROXY?.trim();
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  // No hop counts: Fastify 5 trusts nobody for a number, since a count cannot tell a proxy from a
+  // client that sends enough X-Forwarded-For entries. Name the proxies instead.
+  const entries = raw.split(",").map((entry) => entry.trim());
+  const bad = entries.filter((entry) => !isAddressOrCidr(entry));
+  if (bad.length > 0 || entries.length === 0) {
+    problems.push(
+      "TRUST_PROXY must be false, true, or a comma list of the proxies' addresses/CIDRs " +
+        `such as 10.0.0.0/8,127.0.0.1; got "${raw}"`,
+    );
+    return false;
+  }
+  return entries;
 }
 
 function databaseUrl(env: Env, problems: string[]): string | undefined {
@@ -109,6 +180,13 @@ export function loadConfig(env: Env): ServerConfig {
     bcryptCost: integer(env, "BCRYPT_COST", 12, 4, 31, problems),
     dataDir,
     production,
+    redisUrl: redisUrl(env, problems),
+    trustProxy: trustProxy(env, problems),
+    maxConcurrentHashes: optionalInteger(env, "MAX_CONCURRENT_HASHES", 1, 1024, problems),
+    maxQueuedHashes: optionalInteger(env, "MAX_QUEUED_HASHES", 0, 1_000_000, problems),
+    tokenRequestsPerMinute: integer(env, "RATE_LIMIT_TOKEN_PER_MINUTE", 20, 0, 1_000_000, problems),
+    signUpsPerHour: integer(env, "RATE_LIMIT_SIGNUPS_PER_HOUR", 10, 0, 1_000_000, problems),
+    loginFailuresPer15Minutes: integer(env, "RATE_LIMIT_LOGIN_FAILURES", 10, 0, 1_000_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

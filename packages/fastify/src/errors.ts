@@ -36,6 +36,35 @@ export const UnsupportedGrantTypeError = createError(
 /** `NOT_AUTHENTICATED` (401): no `Authorization` header at all. */
 export const NotAuthenticatedError = createError("NOT_AUTHENTICATED", "Not authenticated", 401);
 
+/**
+ * `OVERLOADED` (503): every bcrypt slot and queue place is taken (admission control); the client
+ * should retry after `Retry-After`. Refused before any bcrypt work, so a flood cannot grow a backlog.
+ */
+export const OverloadedError = createError(
+  "OVERLOADED",
+  "The server is busy hashing passwords, please retry later",
+  503,
+);
+
+const RateLimitedBase = createError<"RATE_LIMITED", 429, [string]>(
+  "RATE_LIMITED",
+  "Too many %s, please retry later",
+  429,
+);
+
+/**
+ * `RATE_LIMITED` (429): too many requests from one address, or too many failed logins for one
+ * username. `retryAfterSeconds` goes into `Retry-After` (RFC 6585 section 4).
+ */
+export class RateLimitedError extends RateLimitedBase {
+  readonly retryAfterSeconds: number;
+
+  constructor(what: string, retryAfterSeconds: number) {
+    super(what);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
+  }
+}
+
 /** Settings the error replies depend on. */
 export interface ErrorReplySettings {
   /** Seconds for `Retry-After` on a 503. */
@@ -54,7 +83,7 @@ interface HttpMapping {
   field?: string;
   /** Replaces the error's own message, when that message could say too much. */
   detail?: string;
-  headers?: (settings: ErrorReplySettings) => Record<string, string>;
+  headers?: (settings: ErrorReplySettings, error: unknown) => Record<string, string>;
   /** RFC 6749 section 5.2 `error` value. */
   oauthError?: string;
 }
@@ -98,6 +127,17 @@ const HTTP_BY_CODE: Readonly<Record<string, HttpMapping>> = {
     // A store's message may name hosts or ports; clients get a fixed sentence.
     detail: "The service is temporarily unavailable, please retry later",
     headers: ({ retryAfterSeconds }) => ({ "retry-after": String(retryAfterSeconds) }),
+  },
+  OVERLOADED: {
+    statusCode: 503,
+    headers: ({ retryAfterSeconds }) => ({ "retry-after": String(retryAfterSeconds) }),
+  },
+  RATE_LIMITED: {
+    statusCode: 429,
+    headers: (settings, error) => {
+      const seconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      return { "retry-after": String(typeof seconds === "number" ? seconds : settings.retryAfterSeconds) };
+    },
   },
 };
 
@@ -184,7 +224,7 @@ export function toErrorReply(error: unknown, settings: ErrorReplySettings): Erro
       body.error = mapping.oauthError;
       body.error_description = detail;
     }
-    return { statusCode: mapping.statusCode, headers: mapping.headers?.(settings) ?? {}, body };
+    return { statusCode: mapping.statusCode, headers: mapping.headers?.(settings, error) ?? {}, body };
   }
 
   const status = statusOf(error);
@@ -228,8 +268,9 @@ export function sendError(
   const { statusCode, headers, body } = toErrorReply(error, settings);
   if (body.code === "INTERNAL_ERROR") {
     request.log.error({ err: loggable(error) }, "latchkey: unexpected error; answered 500");
-  } else if (body.code === "STORE_UNAVAILABLE") {
-    request.log.warn({ err: loggable(error) }, "latchkey: user store unavailable; answered 503");
+  } else if (body.code === "STORE_UNAVAILABLE" || body.code === "OVERLOADED") {
+    const what = body.code === "OVERLOADED" ? "password hashing overloaded" : "user store unavailable";
+    request.log.warn({ err: loggable(error), code: body.code }, `latchkey: ${what}; answered 503`);
   } else {
     const problem = (error as { problem?: unknown } | null)?.problem;
     request.log.info(

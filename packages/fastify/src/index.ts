@@ -2,10 +2,24 @@ export { readBearerToken } from "./authenticate.js";
 export {
   type ErrorBody,
   NotAuthenticatedError,
+  OverloadedError,
+  RateLimitedError,
   UnsupportedGrantTypeError,
   UnsupportedMediaTypeError,
 } from "./errors.js";
-export { DEFAULT_BODY_LIMIT, DEFAULT_RETRY_AFTER_SECONDS, type LatchkeyOptions } from "./options.js";
+export type { AdmissionState } from "./limits/admission.js";
+export type { RedisClientLike } from "./limits/counters.js";
+export type { RateLimitRule } from "./limits/rate-limit.js";
+export {
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_LOGIN_FAILURE_LIMIT,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DEFAULT_SIGN_UP_RATE_LIMIT,
+  DEFAULT_TOKEN_RATE_LIMIT,
+  type LatchkeyOptions,
+  type LatchkeyRateLimitOptions,
+} from "./options.js";
 export { latchkey } from "./plugin.js";
 export { latchkeyRedactPaths } from "./redact.js";
 export type {

@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
 import { createAuthenticate } from "./authenticate.js";
 import { sendError } from "./errors.js";
+import { registerRateLimit } from "./limits/rate-limit.js";
 import { type LatchkeyOptions, type ResolvedLatchkeyOptions, resolveLatchkeyOptions } from "./options.js";
 import { registerMeRoute } from "./routes/me.js";
 import { registerTokenRoute } from "./routes/token.js";
@@ -40,6 +41,7 @@ async function registerRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOp
       scope.setValidatorCompiler(TypeBoxValidatorCompiler);
       scope.setErrorHandler((error, request, reply) => sendError(request, reply, error, resolved));
       if (!scope.hasContentTypeParser(FORM)) await scope.register(fastifyFormbody);
+      await registerRateLimit(scope, resolved.rateLimits);
       await registerUserRoutes(scope, resolved);
       await registerTokenRoute(scope, resolved);
       await registerMeRoute(scope, resolved);
@@ -49,12 +51,13 @@ async function registerRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOp
 }
 
 const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
-  const resolved = resolveLatchkeyOptions(options);
+  const resolved = resolveLatchkeyOptions(options, app.log);
   await registerJwt(app, resolved);
   const decorator: LatchkeyDecorator = Object.freeze({
     tokens: resolved.tokens,
     store: resolved.store,
     hasher: resolved.hasher,
+    admission: resolved.hasher.admission,
     usernamePolicy: resolved.usernamePolicy,
   });
   app.decorate("latchkey", decorator);

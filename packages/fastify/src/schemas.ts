@@ -74,6 +74,13 @@ export const ErrorResponses = {
   413: errorResponse("Request body too large (BODY_TOO_LARGE)."),
   415: errorResponse("Wrong Content-Type (UNSUPPORTED_MEDIA_TYPE)."),
   422: errorResponse("Invalid input; `field` names the field (VALIDATION_FAILED, USERNAME_INVALID, PASSWORD_*)."),
+  429: errorResponse(
+    "Too many requests from this address, or too many failed logins for this username (RATE_LIMITED); " +
+      "retry after the Retry-After header.",
+  ),
   500: errorResponse("Unexpected server error (INTERNAL_ERROR); details are in the server log only."),
-  503: errorResponse("User store unavailable (STORE_UNAVAILABLE); retry after the Retry-After header."),
+  503: errorResponse(
+    "User store unavailable (STORE_UNAVAILABLE) or too many password hashes in progress (OVERLOADED); " +
+      "retry after the Retry-After header.",
+  ),
 } as const;

@@ -7,6 +7,7 @@ import type {
   UserStore,
 } from "@latchkey/core";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AdmissionState } from "./limits/admission.js";
 
 /**
  * What `request.user` holds after {@link LatchkeyDecorator | `app.authenticate`} (or `request.jwtVerify()`)
@@ -73,8 +74,10 @@ export interface LatchkeyDecorator {
   readonly tokens: TokenService;
   /** The user store the plugin was given. */
   readonly store: UserStore;
-  /** The password hasher (bcrypt at `bcryptCost` unless a `hasher` was given). */
+  /** The password hasher (bcrypt at `bcryptCost` unless a `hasher` was given), behind the admission gate. */
   readonly hasher: PasswordHasher;
+  /** The admission gate's live state: running and queued hash operations, refusals so far. */
+  readonly admission: AdmissionState;
   /** The username policy with defaults filled in. */
   readonly usernamePolicy: Required<UsernamePolicy>;
 }

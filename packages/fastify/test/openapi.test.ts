@@ -30,7 +30,7 @@ describe("OpenAPI from the route schemas", () => {
       const body = operation?.requestBody?.content["application/json"]?.schema;
       expect(Object.keys(body?.properties ?? {})).toEqual(["username", "password"]);
       expect(body?.required).toEqual(["username", "password"]);
-      expect(statuses(operation)).toEqual(["201", "409", "413", "415", "422", "500", "503"]);
+      expect(statuses(operation)).toEqual(["201", "409", "413", "415", "422", "429", "500", "503"]);
     }
   });
 
@@ -51,7 +51,7 @@ describe("OpenAPI from the route schemas", () => {
       "client_id",
       "client_secret",
     ]);
-    expect(statuses(operation)).toEqual(["200", "400", "401", "413", "415", "422", "500", "503"]);
+    expect(statuses(operation)).toEqual(["200", "400", "401", "413", "415", "422", "429", "500", "503"]);
     expect(operation?.responses["200"]?.content?.["application/json"]?.schema).toMatchObject({
       additionalProperties: false,
       required: ["access_token", "token_type"],

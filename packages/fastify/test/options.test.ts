@@ -56,6 +56,23 @@ describe("options checked at registration", () => {
     ["a zero body limit", { bodyLimit: 0 }, "INVALID_OPTIONS", /`bodyLimit`/],
     ["a fractional Retry-After", { retryAfterSeconds: 1.5 }, "INVALID_OPTIONS", /`retryAfterSeconds`/],
     ["a hook that is not a function", { onLogin: "audit" }, "INVALID_OPTIONS", /`onLogin` must be a function/],
+    ["zero concurrent hashes", { maxConcurrentHashes: 0 }, "INVALID_OPTIONS", /`maxConcurrentHashes`/],
+    ["a negative hash queue", { maxQueuedHashes: -1 }, "INVALID_OPTIONS", /`maxQueuedHashes`/],
+    ["rateLimit: true", { rateLimit: true }, "INVALID_OPTIONS", /`rateLimit` must be false or an object/],
+    [
+      "a rate limit of 0",
+      { rateLimit: { tokenPerAddress: { max: 0, timeWindowSeconds: 60 } } },
+      "INVALID_OPTIONS",
+      /`rateLimit.tokenPerAddress`/,
+    ],
+    [
+      "a rate limit without a window",
+      { rateLimit: { loginFailuresPerUsername: { max: 5 } } },
+      "INVALID_OPTIONS",
+      /`rateLimit.loginFailuresPerUsername`/,
+    ],
+    ["a redis that is not a client", { rateLimit: { redis: "redis://x" } }, "INVALID_OPTIONS", /`rateLimit.redis`/],
+    ["a misspelt rate limit option", { rateLimit: { perIp: 5 } }, "INVALID_OPTIONS", /`rateLimit.perIp`/],
     ["a misspelt option", { expiresIn: 60 }, "INVALID_OPTIONS", /unknown option\(s\) `expiresIn`/],
   ];
 

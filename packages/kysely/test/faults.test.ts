@@ -2,13 +2,13 @@ import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { StoreUnavailableError, type UserStore } from "@latchkey/core";
+import { type FaultProxy, startFaultProxy } from "@latchkey/core/testing";
 import { Kysely, sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest } from "../src/migrate.js";
 import { PGliteDialect } from "../src/pglite-dialect.js";
 import { createKyselyUserStore } from "../src/store.js";
 import { type AnyKysely, adminQuery, postgresBackend, type TestDatabase, testDatabaseUrl } from "./support/backends.js";
-import { type FaultProxy, startFaultProxy } from "./support/fault-proxy.js";
 
 const HASH = "$2b$04$ykOe2isXSerd0ctNDkndoekUd7qxmq80Z.ykAaKZFzkfUyQb6tvci";
 const OTHER_HASH = "$2y$05$KG//e9dEwJfUYumfatFIXu4Oi3QXwDe61mNiLXZ841HhXjKwewIU2";

@@ -1,3 +1,4 @@
+export { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
 export {
   describeUserStoreContract,
   type UserStoreContractOptions,

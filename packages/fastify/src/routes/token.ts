@@ -3,6 +3,7 @@ import { authenticateUser, InvalidCredentialsError } from "@latchkey/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { loggable, UnsupportedGrantTypeError } from "../errors.js";
 import { emitEvent, eventContext } from "../events.js";
+import { createLoginFailureGuard, routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
 import { ErrorResponses, TokenFormSchema, TokenOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
@@ -24,6 +25,7 @@ const schema = {
     413: ErrorResponses[413],
     415: ErrorResponses[415],
     422: ErrorResponses[422],
+    429: ErrorResponses[429],
     500: ErrorResponses[500],
     503: ErrorResponses[503],
   },
@@ -46,6 +48,8 @@ async function refuseOtherGrantTypes(request: FastifyRequest): Promise<void> {
 export async function registerTokenRoute(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { store, hasher, usernamePolicy, tokens, hooks } = resolved;
+  const guard = createLoginFailureGuard(resolved.rateLimits);
+  const config = routeRateLimit(resolved.rateLimits.tokenPerAddress, "latchkey-token");
 
   typed.post(
     "/token",
@@ -54,6 +58,9 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       bodyLimit: resolved.bodyLimit,
       onRequest: requireContentType(FORM),
       preValidation: refuseOtherGrantTypes,
+      // After validation, so the username is a string; before the handler, so a locked name costs no bcrypt.
+      preHandler: guard.refuseIfLocked,
+      ...(config !== undefined && { config }),
     },
     async (request, reply) => {
       const { username, password } = request.body;
@@ -64,6 +71,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
           request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
       });
       if (user === null) {
+        await guard.recordFailure(username);
         await emitEvent(request, "onLoginFailed", hooks.onLoginFailed, {
           ...eventContext(request),
           username,
@@ -71,6 +79,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
         });
         throw new InvalidCredentialsError();
       }
+      await guard.recordSuccess(username);
       const accessToken = await tokens.createAccessToken({ sub: user.username });
       await emitEvent(request, "onLogin", hooks.onLogin, {
         ...eventContext(request),

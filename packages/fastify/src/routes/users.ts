@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { registerUser } from "@latchkey/core";
 import type { FastifyInstance } from "fastify";
 import { emitEvent, eventContext } from "../events.js";
+import { routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
 import { ErrorResponses, UserInSchema, UserOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
@@ -20,6 +21,7 @@ const schema = {
     413: ErrorResponses[413],
     415: ErrorResponses[415],
     422: ErrorResponses[422],
+    429: ErrorResponses[429],
     500: ErrorResponses[500],
     503: ErrorResponses[503],
   },
@@ -32,7 +34,13 @@ const schema = {
 export async function registerUserRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { store, hasher, usernamePolicy, passwordPolicy, hooks } = resolved;
-  const routeOptions = { schema, bodyLimit: resolved.bodyLimit, onRequest: requireContentType("application/json") };
+  const config = routeRateLimit(resolved.rateLimits.signUpPerAddress, "latchkey-sign-up");
+  const routeOptions = {
+    schema,
+    bodyLimit: resolved.bodyLimit,
+    onRequest: requireContentType("application/json"),
+    ...(config !== undefined && { config }),
+  };
 
   for (const url of ["/users/", "/users"]) {
     // A host with `ignoreTrailingSlash` already routes both spellings to the first one.

@@ -1,9 +1,9 @@
 import { createServer, type Server, type Socket, connect as tcpConnect } from "node:net";
 
 /**
- * A TCP proxy between a pool and PostgreSQL that a test can break on purpose. It is the one fake
- * in the fault tests: the network cannot be made to fail for real here, while the database and
- * the driver are real.
+ * A TCP proxy between a client (e.g. a database pool) and its server that a test can break on
+ * purpose, to prove a store survives outages. It is the one fake in fault tests: the network
+ * cannot be made to fail for real, while the database and the driver stay real.
  */
 export interface FaultProxy {
   /** The port to point the pool at (127.0.0.1). */
