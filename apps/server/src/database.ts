@@ -1,3 +1,4 @@
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { UserStore } from "@latchkey/core";
 import { createKyselyUserStore, createPgliteDatabase, createPostgresDatabase, migrateToLatest } from "@latchkey/kysely";
@@ -27,6 +28,8 @@ function withoutPassword(url: string): string {
  */
 export async function openDatabase(config: ServerConfig): Promise<Database> {
   const kind = config.databaseUrl ? "postgres" : "pglite";
+  // PGlite creates its own folder but not the parents; with SECRET_KEY set nothing else has made DATA_DIR.
+  if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   // biome-ignore lint/suspicious/noExplicitAny: the store owns the table types; the server only pings.
   const db: Kysely<any> = config.databaseUrl
     ? createPostgresDatabase(config.databaseUrl)
