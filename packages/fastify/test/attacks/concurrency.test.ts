@@ -1,28 +1,17 @@
-import { createKyselyUserStore, createPgliteDatabase, migrateToLatest } from "@latchkey/kysely";
-import { type Kysely, sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { describe, expect, it } from "vitest";
 import { buildApp, logIn, signUp } from "../fixtures/app.js";
+import { usePgliteDatabase } from "../fixtures/stores.js";
 
 // Real PostgreSQL (PGlite) and real bcrypt at cost 4. The admission queue is made large enough for
 // every request and the rate limits are off, so these tests see the store's and bcrypt's behaviour;
 // with the defaults (cores - 1 slots, 8 queued per slot, 20 logins a minute per address) most of
 // these requests would get the documented 503 OVERLOADED and 429 RATE_LIMITED instead.
-// biome-ignore lint/suspicious/noExplicitAny: the store accepts a Kysely of any app schema.
-let db: Kysely<any>;
-
-beforeAll(async () => {
-  db = createPgliteDatabase();
-  await migrateToLatest(db);
-}, 120_000);
-
-afterAll(async () => {
-  await db?.destroy();
-});
+const pglite = usePgliteDatabase();
 
 async function appOnPglite() {
-  await sql`truncate table users restart identity`.execute(db);
   return buildApp({
-    store: createKyselyUserStore(db),
+    store: await pglite.freshStore(),
     rateLimit: false,
     maxConcurrentHashes: 2,
     maxQueuedHashes: 250,
@@ -37,7 +26,9 @@ describe("concurrency on the Kysely store", () => {
       const statuses = responses.map((response) => response.statusCode);
       expect(statuses.filter((status) => status === 201)).toHaveLength(1);
       expect(statuses.filter((status) => status === 409)).toHaveLength(49);
-      const rows = await sql<{ username: string; password: string }>`select username, password from users`.execute(db);
+      const rows = await sql<{ username: string; password: string }>`select username, password from users`.execute(
+        pglite.db(),
+      );
       expect(rows.rows).toHaveLength(1);
       expect(rows.rows[0]?.password).toMatch(/^\$2b\$04\$/);
     } finally {
