@@ -41,6 +41,7 @@ export {
   createTokenService,
   DEFAULT_MAX_TOKEN_BYTES,
   DEFAULT_TOKEN_TTL_SECONDS,
+  DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
   type ResolvedTokenOptions,
   resolveTokenOptions,
   type TokenOptions,

@@ -1,6 +1,6 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { createSigner } from "fast-jwt";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { pythonFixtures } from "../test/fixtures/python.js";
 import { createAccessToken, createTokenService, DEFAULT_TOKEN_TTL_SECONDS, verifyAccessToken } from "./tokens.js";
 
@@ -227,6 +227,77 @@ describe("token options", () => {
       const token = await svc.createAccessToken({ sub: "JohnDoe" });
       expect(JSON.parse(Buffer.from(parts(token)[0], "base64url").toString()).alg).toBe(algorithm);
       await expect(svc.verifyAccessToken(token)).resolves.toMatchObject({ sub: "JohnDoe" });
+    }
+  });
+});
+
+describe("verified-token cache", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("refuses a cached token once it expires", async () => {
+    vi.useFakeTimers({ now: new Date("2026-01-01T00:00:00Z") });
+    const tokens = createTokenService({ secret, expiresInSeconds: 60 });
+    const token = await tokens.createAccessToken({ sub: "alice" });
+    expect((await tokens.verifyAccessToken(token)).sub).toBe("alice");
+    expect((await tokens.verifyAccessToken(token)).sub).toBe("alice");
+    vi.setSystemTime(new Date("2026-01-01T00:01:00.000Z"));
+    expect((await tokens.verifyAccessToken(token)).sub).toBe("alice");
+    vi.setSystemTime(new Date("2026-01-01T00:01:00.001Z"));
+    await expect(tokens.verifyAccessToken(token)).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
+  });
+
+  it("keeps the clock tolerance of a cached token", async () => {
+    vi.useFakeTimers({ now: new Date("2026-01-01T00:00:00Z") });
+    const tokens = createTokenService({ secret, expiresInSeconds: 60, clockToleranceSeconds: 5 });
+    const token = await tokens.createAccessToken({ sub: "alice" });
+    await tokens.verifyAccessToken(token);
+    vi.setSystemTime(new Date("2026-01-01T00:01:05.000Z"));
+    expect((await tokens.verifyAccessToken(token)).sub).toBe("alice");
+    vi.setSystemTime(new Date("2026-01-01T00:01:05.001Z"));
+    await expect(tokens.verifyAccessToken(token)).rejects.toMatchObject({ code: "TOKEN_EXPIRED" });
+  });
+
+  it("never lets a forged token ride on a cached genuine one", async () => {
+    const token = await service.createAccessToken({ sub: "alice" });
+    await service.verifyAccessToken(token);
+    const [header, payload, signature] = parts(token);
+    const flipped = `${signature.slice(0, -2)}${signature.endsWith("A") ? "B" : "A"}${signature.slice(-1)}`;
+    await expect(service.verifyAccessToken(`${header}.${payload}.${flipped}`)).rejects.toMatchObject({
+      code: "TOKEN_INVALID",
+    });
+    const forged = signWith("x".repeat(32))({ sub: "alice", exp: now() + 600 });
+    await expect(service.verifyAccessToken(forged)).rejects.toMatchObject({ code: "TOKEN_INVALID" });
+  });
+
+  it("gives frozen claims, so no caller can change what the next one sees", async () => {
+    for (const verifiedTokenCacheSize of [0, 1000]) {
+      const tokens = createTokenService({ secret, verifiedTokenCacheSize });
+      const token = await tokens.createAccessToken({ sub: "alice", roles: ["reader"] });
+      const first = await tokens.verifyAccessToken(token);
+      expect(() => {
+        (first as { sub: string }).sub = "mallory";
+      }).toThrow(TypeError);
+      expect(() => (first.roles as string[]).push("admin")).toThrow(TypeError);
+      const second = await tokens.verifyAccessToken(token);
+      expect(second.sub).toBe("alice");
+      expect(second.roles).toEqual(["reader"]);
+    }
+  });
+
+  it("is skipped by a verification as of another time", async () => {
+    const tokens = createTokenService({ secret, expiresInSeconds: 60 });
+    const token = await tokens.createAccessToken({ sub: "alice" });
+    await tokens.verifyAccessToken(token);
+    await expect(tokens.verifyAccessToken(token, { now: new Date(Date.now() + 3_600_000) })).rejects.toMatchObject({
+      code: "TOKEN_EXPIRED",
+    });
+  });
+
+  it("refuses a size that is not a whole number", () => {
+    for (const verifiedTokenCacheSize of [-1, 1.5, Number.NaN]) {
+      expect(() => createTokenService({ secret, verifiedTokenCacheSize })).toThrow(/verifiedTokenCacheSize/);
     }
   });
 });

@@ -1,11 +1,14 @@
 import { createSigner, createVerifier, type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
 import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "./errors.js";
 import { assertStrongSecret, type HmacAlgorithm } from "./secret.js";
+import { createVerifiedTokenCache, deepFreeze } from "./verified-token-cache.js";
 
 /** Default lifetime of an access token: 30 minutes, the original's `ACCESS_TOKEN_EXPIRE_MINUTES`. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 30 * 60;
 /** Default size limit of a token we agree to parse; ours are about 200 bytes. */
 export const DEFAULT_MAX_TOKEN_BYTES = 4096;
+/** Default number of verified tokens remembered until their expiry (a few hundred kB at most). */
+export const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE = 1000;
 
 /** How access tokens are signed and checked. One object configures both sides. */
 export interface TokenOptions {
@@ -23,6 +26,12 @@ export interface TokenOptions {
   clockToleranceSeconds?: number;
   /** Tokens longer than this many bytes are refused before parsing. Default {@link DEFAULT_MAX_TOKEN_BYTES}. */
   maxTokenBytes?: number;
+  /**
+   * How many verified tokens to remember (least recently used go first), each until its `exp`,
+   * so that a token presented again skips the signature check. 0 turns it off.
+   * Default {@link DEFAULT_VERIFIED_TOKEN_CACHE_SIZE}.
+   */
+  verifiedTokenCacheSize?: number;
 }
 
 /** What goes into a token: at least `sub`, the username. */
@@ -65,6 +74,7 @@ export interface ResolvedTokenOptions {
   readonly audience: string | undefined;
   readonly clockToleranceSeconds: number;
   readonly maxTokenBytes: number;
+  readonly verifiedTokenCacheSize: number;
 }
 
 const ALGORITHMS: readonly HmacAlgorithm[] = ["HS256", "HS384", "HS512"];
@@ -96,10 +106,16 @@ export function resolveTokenOptions(options: TokenOptions): ResolvedTokenOptions
     audience: options.audience,
     clockToleranceSeconds: options.clockToleranceSeconds ?? 0,
     maxTokenBytes: options.maxTokenBytes ?? DEFAULT_MAX_TOKEN_BYTES,
+    verifiedTokenCacheSize: options.verifiedTokenCacheSize ?? DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
   };
   assertPositive("expiresInSeconds", resolved.expiresInSeconds);
   assertPositive("clockToleranceSeconds", resolved.clockToleranceSeconds, true);
   assertPositive("maxTokenBytes", resolved.maxTokenBytes);
+  if (!Number.isSafeInteger(resolved.verifiedTokenCacheSize) || resolved.verifiedTokenCacheSize < 0) {
+    throw new InvalidOptionsError(
+      `verifiedTokenCacheSize must be a whole number (0 or more), got ${String(resolved.verifiedTokenCacheSize)}`,
+    );
+  }
   return resolved;
 }
 
@@ -179,6 +195,8 @@ export function createTokenService(options: TokenOptions): TokenService {
   const { expiresIn: _fixedLifetime, ...signerOptions } = sign;
   const signer = createSigner({ ...signerOptions, key });
   const verifier = createVerifier({ ...verify, key });
+  const cache = resolved.verifiedTokenCacheSize > 0 ? createVerifiedTokenCache(resolved.verifiedTokenCacheSize) : null;
+  const toleranceMs = resolved.clockToleranceSeconds * 1000;
 
   return {
     options: resolved,
@@ -204,6 +222,11 @@ export function createTokenService(options: TokenOptions): TokenService {
       if (Buffer.byteLength(token, "utf8") > resolved.maxTokenBytes) {
         throw new TokenInvalidError("too_large", `Token is invalid (over ${resolved.maxTokenBytes} bytes)`);
       }
+      // A verification "as of" another time neither reads nor fills the cache.
+      const useCache = cache !== null && callOptions.now === undefined;
+      const now = Date.now();
+      const cached = useCache ? cache.get(token, now) : undefined;
+      if (cached !== undefined) return cached;
       const verifyNow =
         callOptions.now === undefined
           ? verifier
@@ -217,6 +240,10 @@ export function createTokenService(options: TokenOptions): TokenService {
       if (typeof claims?.sub !== "string" || claims.sub.length === 0) {
         throw new TokenInvalidError("claim_value", "Token is invalid (sub must be a non-empty string)");
       }
+      // Frozen whether cached or not, so callers see the same behaviour either way.
+      deepFreeze(claims);
+      // `exp` is required and checked above; the entry ends when verification would start failing.
+      if (useCache) cache.set(token, claims, claims.exp * 1000 + toleranceMs);
       return claims;
     },
   };

@@ -1,0 +1,51 @@
+import type { AccessTokenClaims } from "./tokens.js";
+
+/**
+ * Tokens that passed verification, by their exact text, until their `exp`: a token presented
+ * again costs a map lookup instead of an HMAC and two JSON parses. Least recently used entries
+ * go first once `maxEntries` is reached. Keyed by the token itself rather than a hash of it: a
+ * hash costs about as much as the HMAC it saves, and a process holding the signing secret gains
+ * nothing from hiding the tokens it has seen.
+ */
+export interface VerifiedTokenCache {
+  /** The claims of `token` if it was verified before and `now` (ms) is not past its expiry. */
+  get(token: string, now: number): AccessTokenClaims | undefined;
+  /** Remembers verified `claims` of `token` until `expiresAt` (ms since the epoch). */
+  set(token: string, claims: AccessTokenClaims, expiresAt: number): void;
+  readonly size: number;
+}
+
+export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache {
+  const entries = new Map<string, { claims: AccessTokenClaims; expiresAt: number }>();
+  return {
+    get(token, now) {
+      const entry = entries.get(token);
+      if (entry === undefined) return undefined;
+      entries.delete(token);
+      if (now > entry.expiresAt) return undefined;
+      // Re-inserting moves the entry to the end of the Map's order: most recently used.
+      entries.set(token, entry);
+      return entry.claims;
+    },
+    set(token, claims, expiresAt) {
+      entries.delete(token);
+      if (entries.size >= maxEntries) {
+        const oldest = entries.keys().next();
+        if (!oldest.done) entries.delete(oldest.value);
+      }
+      entries.set(token, { claims, expiresAt });
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
+
+/** Freezes verified claims all the way down, so no caller can change what the next one is given. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
