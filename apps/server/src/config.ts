@@ -26,7 +26,7 @@ export interface ServerConfig {
    * (trust every proxy), or the addresses/CIDRs of the proxies to trust.
    */
   trustProxy: boolean | string[];
-  /** Hash operations at once (`MAX_CONCURRENT_HASHES`); absent: the plugin's default (cores - 1). */
+  /** Hash operations at once (`MAX_CONCURRENT_HASHES`); absent: the plugin's default (one per core, at most UV_THREADPOOL_SIZE - 1). */
   maxConcurrentHashes: number | undefined;
   /** Hash operations that may wait (`MAX_QUEUED_HASHES`); absent: 8 per concurrent slot. */
   maxQueuedHashes: number | undefined;

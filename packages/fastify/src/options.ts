@@ -82,6 +82,11 @@ export interface LatchkeyOptions {
   clockToleranceSeconds?: number | undefined;
   /** Bearer tokens longer than this many bytes are refused before parsing. Default 4096. */
   maxTokenBytes?: number | undefined;
+  /**
+   * Verified tokens remembered until their `exp` (least recently used go first), so a token
+   * presented again skips the signature check. 0 turns it off. Default 1000.
+   */
+  verifiedTokenCacheSize?: number | undefined;
   /** bcrypt cost (4..31) for new hashes; weaker stored hashes are upgraded on login. Default 12. Exclusive with `hasher`. */
   bcryptCost?: number | undefined;
   /** A custom {@link PasswordHasher} in place of bcrypt. Exclusive with `bcryptCost`. */
@@ -95,7 +100,9 @@ export interface LatchkeyOptions {
   prefix?: string;
   /**
    * Whether `app.authenticate` also looks the token's user up in the store and refuses tokens of
-   * deleted users (one store read per request). Default `true`. `GET /users/me` always looks up.
+   * deleted users at once (one store read per request). Default `false`: a signed, unexpired token
+   * is enough, as with any stateless JWT, so a deleted user's token works until its `exp`.
+   * `GET /users/me` always looks up.
    */
   requireExistingUser?: boolean | undefined;
   /** Largest request body, in bytes, Latchkey's routes accept (413 above). Default 16 KiB. */
@@ -109,8 +116,8 @@ export interface LatchkeyOptions {
    */
   openApiSecurityScheme?: string | undefined;
   /**
-   * Password hash/verify operations that may run at once. Default: available cores minus one (at
-   * least 1), so one core stays free for the event loop and token verification.
+   * Password hash/verify operations that may run at once. Default: one per core, and at most
+   * `UV_THREADPOOL_SIZE` − 1 (3 unless set), so file and DNS work always has a thread.
    */
   maxConcurrentHashes?: number | undefined;
   /**
@@ -166,6 +173,7 @@ const OPTION_NAMES = new Set<string>([
   "audience",
   "clockToleranceSeconds",
   "maxTokenBytes",
+  "verifiedTokenCacheSize",
   "bcryptCost",
   "hasher",
   "usernamePolicy",
@@ -327,6 +335,7 @@ function resolveTokens(options: LatchkeyOptions): TokenService {
       ...(options.audience !== undefined && { audience: options.audience }),
       ...(options.clockToleranceSeconds !== undefined && { clockToleranceSeconds: options.clockToleranceSeconds }),
       ...(options.maxTokenBytes !== undefined && { maxTokenBytes: options.maxTokenBytes }),
+      ...(options.verifiedTokenCacheSize !== undefined && { verifiedTokenCacheSize: options.verifiedTokenCacheSize }),
     });
   } catch (error) {
     // Core's messages for the other token options already name them (`expiresInSeconds must be …`).
@@ -381,7 +390,7 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
     return rethrowWithPrefix(error, "passwordPolicy");
   }
 
-  const requireExistingUser = options.requireExistingUser ?? true;
+  const requireExistingUser = options.requireExistingUser ?? false;
   if (typeof requireExistingUser !== "boolean") fail("option `requireExistingUser` must be a boolean");
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!isPositiveInteger(bodyLimit)) fail(`option \`bodyLimit\` must be a positive integer, got ${String(bodyLimit)}`);

@@ -87,7 +87,7 @@ declare module "fastify" {
     /**
      * Protects a route: `{ onRequest: [app.authenticate] }`. Answers 401 with `WWW-Authenticate`
      * itself (RFC 6750) when the bearer token is missing, malformed, forged or expired, or when its
-     * user no longer exists (unless `requireExistingUser: false`); otherwise sets `request.user`.
+     * user no longer exists (with `requireExistingUser: true`); otherwise sets `request.user`.
      */
     authenticate: AuthenticateHook;
     /** The plugin's token service, store and hasher. */

@@ -46,10 +46,14 @@ describe("app.authenticate on a host route", () => {
     expect(bad.json().code).toBe("TOKEN_INVALID");
   });
 
-  it("refuses a deleted user's token by default, and accepts it with requireExistingUser: false", async () => {
-    for (const requireExistingUser of [true, false]) {
+  it("accepts a deleted user's unexpired token by default (stateless), and refuses it with requireExistingUser: true", async () => {
+    for (const requireExistingUser of [undefined, true, false]) {
       const store = createMemoryUserStore();
-      ({ app } = await buildApp({ store, requireExistingUser, after: protectedRoute }));
+      ({ app } = await buildApp({
+        store,
+        ...(requireExistingUser !== undefined && { requireExistingUser }),
+        after: protectedRoute,
+      }));
       const token = await tokenFor(app, "JohnDoe", "johnspassword");
       await store.deleteByUsername("JohnDoe");
       const response = await app.inject({
@@ -57,25 +61,32 @@ describe("app.authenticate on a host route", () => {
         url: "/private",
         headers: { authorization: `Bearer ${token}` },
       });
-      expect(response.statusCode).toBe(requireExistingUser ? 401 : 200);
+      expect(response.statusCode, `requireExistingUser: ${requireExistingUser}`).toBe(requireExistingUser ? 401 : 200);
       // GET /users/me always answers with the stored user, so it refuses either way.
       expect((await getMe(app, `Bearer ${token}`)).statusCode).toBe(401);
       await app.close();
     }
   });
 
-  it("answers 503 with Retry-After when the store is down", async () => {
+  it("answers 503 with Retry-After when the store is down and it must read the user; without that read it keeps answering", async () => {
     const healthy = await buildApp({ store: createMemoryUserStore() });
     const token = await tokenFor(healthy.app, "JohnDoe", "johnspassword");
     await healthy.app.close();
-    ({ app } = await buildApp({ store: createBrokenStore("outage"), after: protectedRoute }));
-    const response = await app.inject({
-      method: "GET",
-      url: "/private",
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(response.statusCode).toBe(503);
-    expect(response.headers["retry-after"]).toBe("5");
+    for (const requireExistingUser of [true, false]) {
+      ({ app } = await buildApp({ store: createBrokenStore("outage"), requireExistingUser, after: protectedRoute }));
+      const response = await app.inject({
+        method: "GET",
+        url: "/private",
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (requireExistingUser) {
+        expect(response.statusCode).toBe(503);
+        expect(response.headers["retry-after"]).toBe("5");
+      } else {
+        expect(response.statusCode).toBe(200);
+      }
+      await app.close();
+    }
   });
 });
 

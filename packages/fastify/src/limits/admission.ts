@@ -3,11 +3,30 @@ import type { PasswordHasher } from "@latchkey/core";
 import { OverloadedError } from "../errors.js";
 
 /**
- * Default number of bcrypt operations that run at once: one per core but one, so a login flood
- * always leaves a core to the event loop, which parses requests and verifies tokens.
+ * The size of libuv's thread pool, where bcrypt, file reads, DNS lookups and other crypto run:
+ * read from `UV_THREADPOOL_SIZE` the way libuv reads it (default 4; unparsable or 0 means 1; at
+ * most 1024).
  */
-export function defaultMaxConcurrentHashes(): number {
-  return Math.max(1, availableParallelism() - 1);
+export function libuvThreadPoolSize(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.UV_THREADPOOL_SIZE;
+  if (raw === undefined) return 4;
+  const threads = Number.parseInt(raw, 10);
+  return Math.min(1024, Math.max(1, Number.isNaN(threads) ? 1 : threads));
+}
+
+/**
+ * Default number of bcrypt operations that run at once: one per core, since bcrypt is CPU-bound
+ * and more only adds latency, and at most one less than libuv's thread pool, so file reads and
+ * DNS lookups never wait behind a login flood. The event loop keeps answering through the OS
+ * scheduler: on 2 cores (apps/bench/RESULTS.md) two at once gave /token 0.97 of raw bcrypt's
+ * throughput with a 14 ms p99 for token-protected routes during the flood, where one at once
+ * (a core kept free) halved logins for a p99 of 6 ms.
+ */
+export function defaultMaxConcurrentHashes(
+  cores: number = availableParallelism(),
+  threadPoolSize: number = libuvThreadPoolSize(),
+): number {
+  return Math.max(1, Math.min(cores, threadPoolSize - 1));
 }
 
 /** Default number of bcrypt operations that may wait for a slot: 8 per slot. */

@@ -5,7 +5,7 @@ import { usePgliteDatabase } from "../fixtures/stores.js";
 
 // Real PostgreSQL (PGlite) and real bcrypt at cost 4. The admission queue is made large enough for
 // every request and the rate limits are off, so these tests see the store's and bcrypt's behaviour;
-// with the defaults (cores - 1 slots, 8 queued per slot, 20 logins a minute per address) most of
+// with the defaults (one slot per core, 8 queued per slot, 20 logins a minute per address) most of
 // these requests would get the documented 503 OVERLOADED and 429 RATE_LIMITED instead.
 const pglite = usePgliteDatabase();
 

@@ -83,6 +83,8 @@ describe("attacks on bearer tokens", () => {
     ({ app } = await buildApp({
       store,
       rateLimit: false,
+      // The protected route also refuses deleted users' tokens only when asked to (the default is stateless).
+      requireExistingUser: true,
       after: (host) => {
         host.get("/protected", { onRequest: [host.authenticate] }, async (request) => ({ who: request.user.username }));
       },

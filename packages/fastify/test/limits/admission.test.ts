@@ -1,6 +1,7 @@
 import { createMemoryUserStore } from "@latchkey/core";
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { defaultMaxConcurrentHashes, libuvThreadPoolSize } from "../../src/limits/admission.js";
 import { buildApp, getMe, logIn } from "../fixtures/app.js";
 import { createSlowHasher, until } from "../fixtures/slow-hasher.js";
 
@@ -84,5 +85,33 @@ describe("admission control for password hashing", () => {
     expect(await store.findByUsername("bob")).toBeNull();
     hasher.releaseAll({ open: true });
     await Promise.all(logins);
+  });
+});
+
+describe("the admission gate's default size", () => {
+  it("is one bcrypt operation per core, leaving at least one thread of libuv's pool free", () => {
+    expect(defaultMaxConcurrentHashes(1, 4)).toBe(1);
+    expect(defaultMaxConcurrentHashes(2, 4)).toBe(2);
+    expect(defaultMaxConcurrentHashes(8, 4)).toBe(3);
+    expect(defaultMaxConcurrentHashes(8, 16)).toBe(8);
+    expect(defaultMaxConcurrentHashes(4, 1)).toBe(1);
+  });
+
+  it("reads the thread pool's size from UV_THREADPOOL_SIZE as libuv does", () => {
+    expect(libuvThreadPoolSize({})).toBe(4);
+    expect(libuvThreadPoolSize({ UV_THREADPOOL_SIZE: "16" })).toBe(16);
+    expect(libuvThreadPoolSize({ UV_THREADPOOL_SIZE: "0" })).toBe(1);
+    expect(libuvThreadPoolSize({ UV_THREADPOOL_SIZE: "lots" })).toBe(1);
+    expect(libuvThreadPoolSize({ UV_THREADPOOL_SIZE: "5000" })).toBe(1024);
+  });
+
+  it("is what the plugin uses when maxConcurrentHashes is not given", async () => {
+    const { app } = await buildApp({ store: createMemoryUserStore(), rateLimit: false });
+    try {
+      expect(app.latchkey.admission.maxConcurrent).toBe(defaultMaxConcurrentHashes());
+      expect(app.latchkey.admission.maxQueued).toBe(8 * defaultMaxConcurrentHashes());
+    } finally {
+      await app.close();
+    }
   });
 });
