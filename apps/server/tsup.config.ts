@@ -1,8 +1,10 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/main.ts", "src/app.ts"],
+  // `main` is the executable; `index` and `testing/index` are imported by the benchmark suite.
+  entry: { main: "src/main.ts", index: "src/index.ts", "testing/index": "src/testing/index.ts" },
   format: ["esm"],
+  dts: { entry: { index: "src/index.ts", "testing/index": "src/testing/index.ts" } },
   sourcemap: true,
   clean: true,
   target: "node20",

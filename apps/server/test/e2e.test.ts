@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, testDatabases } from "./databases.js";
+import { type TestDatabase, testDatabases } from "../src/testing/databases.js";
 import { seedOriginalDatabase } from "./seed-original.js";
 import { type RunningServer, runToExit, startServer } from "./server-process.js";
 

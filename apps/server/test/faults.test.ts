@@ -2,7 +2,7 @@ import { createBcryptHasher } from "@latchkey/core";
 import { type FaultProxy, startFaultProxy } from "@latchkey/core/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postgresDatabase, type TestDatabase } from "./databases.js";
+import { postgresDatabase, type TestDatabase } from "../src/testing/databases.js";
 import { type RunningServer, startServer } from "./server-process.js";
 
 // The real server process on real PostgreSQL, with the fault proxy (the one fake: a network cannot

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { createPgliteDatabase, createPostgresDatabase } from "@latchkey/kysely";
 import { sql } from "kysely";
-import type { TestDatabase } from "./databases.js";
+import type { TestDatabase } from "../src/testing/databases.js";
 
 /** A hash the original FastAPI app stored (passlib, cost 12) for the password `johnspassword`. */
 export const ORIGINAL_HASH = "$2b$12$DBt5ZYBrP0PyipdqAu3Uq.0VyGRuupETGXrOEOpX7ZgpNgIAscGUe";

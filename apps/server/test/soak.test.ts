@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestDatabase, testDatabases } from "./databases.js";
+import { type TestDatabase, testDatabases } from "../src/testing/databases.js";
 import { type RunningServer, startServer } from "./server-process.js";
 
 // A bounded soak of mixed sign-ups, logins and token checks against the real server process on

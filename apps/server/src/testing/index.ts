@@ -1,0 +1,1 @@
+export { pgliteDatabase, postgresDatabase, type TestDatabase, testDatabases } from "./databases.js";
