@@ -1,0 +1,33 @@
+/** What one load worker is asked to do. */
+export interface LoadSpec {
+  url: string;
+  method: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** A prefix: each request signs up a new user `<prefix>-<pid>-<n>` (JSON body) instead of `body`. */
+  uniqueUsernames?: string;
+  connections: number;
+  /** Requests per second over all connections; absent: as fast as the server answers. */
+  rate?: number;
+  /** Load before the window opens, so queues and pools are in their steady state. */
+  warmupSeconds: number;
+  windowSeconds: number;
+  /** Load after the window closes, so the window never sees the load stop. */
+  tailSeconds: number;
+}
+
+/** A worker's clock and own CPU time at a window edge. */
+export interface WindowMark {
+  at: number;
+  /** process.cpuUsage() in microseconds. */
+  cpu: { user: number; system: number };
+}
+
+/** Responses that arrived inside the window, as the client saw them. */
+export interface LoadResult {
+  responses: number;
+  /** Count by status code; transport errors as `error <message>`. */
+  statuses: Record<string, number>;
+  latencyMs: { p50: number; p90: number; p99: number; max: number } | null;
+}

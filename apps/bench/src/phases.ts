@@ -1,0 +1,218 @@
+import type { CeilingResult, CeilingSpec } from "./ceiling-spec.js";
+import { runForResult } from "./child.js";
+import type { LoadSpec } from "./load-spec.js";
+import { type Measurement, measureWindow } from "./measure.js";
+import { type BenchServer, startBenchServer } from "./server.js";
+import { BCRYPT_CONNECTIONS, CHEAP_CONNECTIONS, type Durations, PROBE } from "./settings.js";
+import { type StartupRun, timeStartup } from "./startup.js";
+
+export const PHASES = ["bare", "authenticate", "me", "token", "users", "isolationIdle", "isolationLoaded"] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export interface Ceilings {
+  /** bcrypt.compare with every thread of the pool busy: the physical ceiling for /token. */
+  compare: CeilingResult;
+  /** bcrypt.hash likewise: the ceiling for sign-ups. */
+  hash: CeilingResult;
+  /** The same two with only as many operations at once as the server's admission gate allows. */
+  compareAtGate: CeilingResult;
+  hashAtGate: CeilingResult;
+}
+
+export interface DatabaseRun {
+  database: "postgres" | "pglite";
+  startup: { first: StartupRun; later: StartupRun[] };
+  idleRss: number;
+  admission: { maxConcurrent: number; maxQueued: number };
+  ceilings: Ceilings;
+  phases: Record<PhaseName, Measurement>;
+}
+
+export interface SweepRun {
+  maxConcurrentHashes: number;
+  token: Measurement;
+  isolationLoaded: Measurement;
+  ceiling: CeilingResult;
+}
+
+const PASSWORD = "bench-password-1";
+
+/** Signs the bench user up (unless a sweep's earlier run did) and logs in once; returns an access token. */
+async function seed(server: BenchServer): Promise<string> {
+  const credentials = { username: "bench-user", password: PASSWORD };
+  await server.call(
+    "/users/",
+    { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(credentials) },
+    201,
+    409,
+  );
+  const login = await server.call(
+    "/token",
+    {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(credentials).toString(),
+    },
+    200,
+  );
+  return (login as { access_token: string }).access_token;
+}
+
+export interface RunContext {
+  durations: Durations;
+  bcryptCost: number;
+  /** The server's whole environment (database, limits, overrides). */
+  serverEnv: NodeJS.ProcessEnv;
+  /** Environment of the ceiling process: the server's thread-pool size. */
+  ceilingEnv: NodeJS.ProcessEnv;
+  postgres: boolean;
+  log(line: string): void;
+}
+
+function loads(url: string, token: string, durations: Durations) {
+  const bearer = { authorization: `Bearer ${token}` };
+  const cheap = (path: string, headers: Record<string, string> = {}): LoadSpec => ({
+    url,
+    method: "GET",
+    path,
+    headers,
+    connections: CHEAP_CONNECTIONS,
+    ...durations.cheap,
+  });
+  const tokenLoad: LoadSpec = {
+    url,
+    method: "POST",
+    path: "/token",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ username: "bench-user", password: PASSWORD }).toString(),
+    connections: BCRYPT_CONNECTIONS,
+    ...durations.bcrypt,
+  };
+  const probe: LoadSpec = {
+    url,
+    method: "GET",
+    path: "/bench/protected",
+    headers: bearer,
+    connections: PROBE.connections,
+    rate: PROBE.rate,
+    ...durations.isolationProbe,
+  };
+  const p = durations.isolationProbe;
+  const flood: LoadSpec = {
+    ...tokenLoad,
+    warmupSeconds: durations.isolationLeadSeconds,
+    windowSeconds: p.warmupSeconds + p.windowSeconds + p.tailSeconds + 2,
+    tailSeconds: 0,
+  };
+  return {
+    bare: cheap("/bench/hello"),
+    authenticate: cheap("/bench/protected", bearer),
+    me: cheap("/users/me", bearer),
+    token: tokenLoad,
+    users: {
+      ...tokenLoad,
+      path: "/users/",
+      headers: { "content-type": "application/json" },
+      uniqueUsernames: "bench",
+    } satisfies LoadSpec,
+    probe,
+    flood,
+  };
+}
+
+const ROUTES = {
+  bare: "GET /bench/hello",
+  authenticate: "GET /bench/protected",
+  me: "GET /users/me",
+  token: "POST /token",
+  users: "POST /users/",
+} as const;
+
+function ceiling(
+  context: RunContext,
+  operation: CeilingSpec["operation"],
+  concurrency: number,
+): Promise<CeilingResult> {
+  const spec: CeilingSpec = { operation, cost: context.bcryptCost, concurrency, ...context.durations.ceiling };
+  return runForResult<CeilingResult>("bcrypt-ceiling", spec, context.ceilingEnv);
+}
+
+/** Seeds the bench user, then gives the loads for its token and a measuring function for this server. */
+async function prepare(server: BenchServer, context: RunContext) {
+  const token = await seed(server);
+  return {
+    load: loads(server.url, token, context.durations),
+    measure: (route: string, load: LoadSpec, background?: LoadSpec) =>
+      measureWindow(server, { route, load, postgres: context.postgres, ...(background && { background }) }),
+  };
+}
+
+const threadPoolSize = (env: NodeJS.ProcessEnv) => Number(env.UV_THREADPOOL_SIZE ?? 4);
+
+/** Every phase on one database, from empty: start-up, ceilings, then load. */
+export async function runDatabase(database: DatabaseRun["database"], context: RunContext): Promise<DatabaseRun> {
+  const { log, durations } = context;
+  log(`[${database}] start-up: first start on an empty database`);
+  const first = await timeStartup(context.serverEnv);
+  const later: StartupRun[] = [];
+  for (let i = 0; i < durations.laterStarts; i += 1) later.push(await timeStartup(context.serverEnv));
+
+  const server = await startBenchServer(context.serverEnv);
+  try {
+    const idle = await server.stats();
+    const { maxConcurrent, maxQueued } = idle.admission;
+    const pool = threadPoolSize(context.ceilingEnv);
+    log(`[${database}] bcrypt ceilings (cost ${context.bcryptCost}, thread pool ${pool}, gate ${maxConcurrent})`);
+    const ceilings: Ceilings = {
+      compare: await ceiling(context, "compare", pool),
+      hash: await ceiling(context, "hash", pool),
+      compareAtGate: await ceiling(context, "compare", maxConcurrent),
+      hashAtGate: await ceiling(context, "hash", maxConcurrent),
+    };
+    const { load, measure } = await prepare(server, context);
+
+    const phases = {} as Record<PhaseName, Measurement>;
+    for (const name of ["bare", "authenticate", "me", "token", "users"] as const) {
+      log(`[${database}] ${name}`);
+      phases[name] = await measure(ROUTES[name], load[name]);
+    }
+    log(`[${database}] isolation: authenticate-only latency, idle then under a /token flood`);
+    phases.isolationIdle = await measure(ROUTES.authenticate, load.probe);
+    phases.isolationLoaded = await measure(ROUTES.authenticate, load.probe, load.flood);
+    return {
+      database,
+      startup: { first, later },
+      idleRss: idle.rss,
+      admission: { maxConcurrent, maxQueued },
+      ceilings,
+      phases,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/**
+ * /token throughput and authenticate-only latency under a /token flood for other sizes of the
+ * bcrypt admission gate: what bounding concurrent bcrypt work costs and buys.
+ */
+export async function runSweep(values: number[], context: RunContext): Promise<SweepRun[]> {
+  const runs: SweepRun[] = [];
+  for (const maxConcurrentHashes of values) {
+    context.log(`[sweep] MAX_CONCURRENT_HASHES=${maxConcurrentHashes}`);
+    const env = { ...context.serverEnv, MAX_CONCURRENT_HASHES: String(maxConcurrentHashes) };
+    const server = await startBenchServer(env);
+    try {
+      const { load, measure } = await prepare(server, context);
+      runs.push({
+        maxConcurrentHashes,
+        ceiling: await ceiling(context, "compare", maxConcurrentHashes),
+        token: await measure(ROUTES.token, load.token),
+        isolationLoaded: await measure(ROUTES.authenticate, load.probe, load.flood),
+      });
+    } finally {
+      await server.stop();
+    }
+  }
+  return runs;
+}

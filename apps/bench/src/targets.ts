@@ -1,0 +1,103 @@
+import type { Measurement } from "./measure.js";
+import type { DatabaseRun } from "./phases.js";
+
+/** One target of the benchmark issue, checked against one database's figures. */
+export interface TargetCheck {
+  database: DatabaseRun["database"];
+  name: string;
+  /** What was measured, as a ratio or in milliseconds. */
+  value: number;
+  unit: "ratio" | "ms";
+  target: string;
+  met: boolean;
+  /** Why it missed (and what the other figures of the same run say), written only when it did. */
+  reason?: string;
+}
+
+const fmt = (value: number | null, digits = 2) => (value === null ? "n/a" : value.toFixed(digits));
+
+function cpuSplit(m: Measurement): string {
+  const { cpu } = m;
+  return (
+    `server ${fmt(cpu.server)} cores, load generator ${fmt(cpu.loadGenerator)}, ` +
+    `PostgreSQL ${fmt(cpu.postgres)}, others ${fmt(cpu.others)} (machine busy ${fmt(cpu.machineCores)} cores)`
+  );
+}
+
+/** The five targets with a number, for one database. */
+export function checkTargets(run: DatabaseRun): TargetCheck[] {
+  const { phases, ceilings, database, admission } = run;
+  const checks: TargetCheck[] = [];
+  const bcryptRatio = (name: string, phase: Measurement, all: number, atGate: number, operation: string) => {
+    const value = phase.perSecond / all;
+    const check: TargetCheck = { database, name, value, unit: "ratio", target: "≥ 0.95", met: value >= 0.95 };
+    if (!check.met) {
+      const gated = phase.perSecond / atGate;
+      check.reason =
+        admission.maxConcurrent < ceilings.compare.concurrency
+          ? `The admission gate runs ${admission.maxConcurrent} bcrypt operation(s) at once where the ceiling keeps ` +
+            `${ceilings.compare.concurrency} in flight; against raw ${operation} with ${admission.maxConcurrent} at once ` +
+            `(${fmt(atGate)}/s) the ratio is ${fmt(gated)}. CPU in the window: ${cpuSplit(phase)}.`
+          : `CPU in the window: ${cpuSplit(phase)}; raw ${operation} used ${fmt(ceilings.compare.cpuCores)} cores.`;
+    }
+    checks.push(check);
+  };
+  bcryptRatio(
+    "POST /token ÷ raw bcrypt.compare",
+    phases.token,
+    ceilings.compare.perSecond,
+    ceilings.compareAtGate.perSecond,
+    "bcrypt.compare",
+  );
+  bcryptRatio(
+    "POST /users/ ÷ raw bcrypt.hash",
+    phases.users,
+    ceilings.hash.perSecond,
+    ceilings.hashAtGate.perSecond,
+    "bcrypt.hash",
+  );
+
+  const verifyRatio = (name: string, phase: Measurement, minimum: number, cost: string, targetNote = "") => {
+    const value = phase.perSecond / phases.bare.perSecond;
+    const target = `≥ ${minimum.toFixed(2)}${targetNote}`;
+    const check: TargetCheck = { database, name, value, unit: "ratio", target, met: value >= minimum };
+    if (!check.met) {
+      const perRequest = (m: Measurement) => fmt((m.cpu.server / m.perSecond) * 1e6, 0);
+      check.reason =
+        `${cost}: ${perRequest(phase)} µs of server CPU per request against ${perRequest(phases.bare)} µs for the bare route. ` +
+        `Bare route: ${fmt(phases.bare.perSecond, 0)}/s with ${cpuSplit(phases.bare)}; ` +
+        `this route: ${fmt(phase.perSecond, 0)}/s with ${cpuSplit(phase)}.`;
+    }
+    checks.push(check);
+  };
+  verifyRatio(
+    "authenticate-only ÷ bare",
+    phases.authenticate,
+    0.7,
+    "Per request: parse the header, verify an HS256 JWT",
+  );
+  verifyRatio(
+    "GET /users/me ÷ bare",
+    phases.me,
+    0.3,
+    database === "pglite"
+      ? "Per request: verify the JWT, then one lookup in PGlite, which runs in the server's own thread"
+      : "Per request: verify the JWT, then one indexed lookup on PostgreSQL (a round trip and a backend's CPU)",
+    database === "pglite" ? " (set for PostgreSQL)" : "",
+  );
+
+  const p99 = phases.isolationLoaded.client.latencyMs?.p99 ?? Number.POSITIVE_INFINITY;
+  const isolation: TargetCheck = {
+    database,
+    name: "authenticate-only p99 under a /token flood",
+    value: p99,
+    unit: "ms",
+    target: "< 50 ms",
+    met: p99 < 50,
+  };
+  if (!isolation.met) {
+    isolation.reason = `Idle p99 ${fmt(phases.isolationIdle.client.latencyMs?.p99 ?? null, 1)} ms. CPU in the window: ${cpuSplit(phases.isolationLoaded)}.`;
+  }
+  checks.push(isolation);
+  return checks;
+}

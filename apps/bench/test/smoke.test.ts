@@ -1,0 +1,75 @@
+// Runs the whole benchmark in its smoke mode (seconds per phase, bcrypt cost 4) and checks only
+// that every phase produced figures, so the suite cannot rot. The figures themselves mean nothing.
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PHASES } from "../src/phases.js";
+import type { Results } from "../src/report.js";
+
+const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+const postgresUrl = process.env.TEST_DATABASE_URL;
+if (!postgresUrl) console.warn("TEST_DATABASE_URL is not set: the benchmark smoke test runs on PGlite only");
+
+describe("pnpm bench --smoke", () => {
+  let out: string;
+  let results: Results;
+  let markdown: string;
+
+  beforeAll(async () => {
+    out = await mkdtemp(join(tmpdir(), "latchkey-bench-"));
+    // Only TEST_DATABASE_URL decides whether PostgreSQL runs, as in every other suite.
+    const { BENCH_DATABASE_URL: _ignored, ...env } = process.env;
+    await promisify(execFile)(process.execPath, [MAIN, "--smoke", "--out", out], { env, timeout: 280_000 });
+    results = JSON.parse(await readFile(join(out, "results.json"), "utf8")) as Results;
+    markdown = await readFile(join(out, "RESULTS.md"), "utf8");
+  }, 300_000);
+  afterAll(async () => {
+    if (out) await rm(out, { recursive: true, force: true });
+  });
+
+  it("measures every database this run has", () => {
+    expect(results.databases.map((run) => run.database)).toEqual(postgresUrl ? ["postgres", "pglite"] : ["pglite"]);
+    expect(results.notice === null).toBe(Boolean(postgresUrl));
+  });
+
+  it("gives every phase a throughput, latencies, CPU shares and memory, with no refused requests", () => {
+    for (const run of results.databases) {
+      for (const phase of PHASES) {
+        const measured = run.phases[phase];
+        const where = `${run.database} ${phase}`;
+        expect(measured.perSecond, where).toBeGreaterThan(0);
+        expect(measured.client.latencyMs?.p99, where).toBeGreaterThan(0);
+        expect(measured.cpu.server, where).toBeGreaterThan(0);
+        expect(measured.rssAfter, where).toBeGreaterThan(0);
+        expect(
+          Object.keys(measured.serverStatuses).every((status) => status.startsWith("2")),
+          where,
+        ).toBe(true);
+      }
+    }
+  });
+
+  it("measures the bcrypt ceilings, start-up and idle memory", () => {
+    for (const run of results.databases) {
+      for (const ceiling of Object.values(run.ceilings)) expect(ceiling.perSecond).toBeGreaterThan(0);
+      expect(run.startup.first.readyMs).toBeGreaterThan(0);
+      expect(run.startup.later.length).toBeGreaterThan(0);
+      expect(run.idleRss).toBeGreaterThan(0);
+    }
+  });
+
+  it("checks five targets per database and runs the admission-gate sweep", () => {
+    expect(results.targets).toHaveLength(5 * results.databases.length);
+    for (const target of results.targets) {
+      expect(Number.isFinite(target.value), target.name).toBe(true);
+      if (!target.met) expect(target.reason, target.name).toBeTruthy();
+    }
+    expect(results.sweep?.runs.length).toBeGreaterThan(0);
+    expect(markdown).toContain("## Targets");
+    expect(markdown).toContain("**Smoke run**");
+  });
+});
