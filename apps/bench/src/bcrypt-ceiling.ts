@@ -4,6 +4,7 @@
 // nor the stop of the loop is counted.
 import bcrypt from "bcrypt";
 import type { CeilingResult, CeilingSpec } from "./ceiling-spec.js";
+import { machineCpuSeconds } from "./cpu.js";
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as CeilingSpec;
 const password = "bench-password-1";
@@ -27,11 +28,13 @@ const loops = Array.from({ length: spec.concurrency }, loop);
 await new Promise((resolve) => setTimeout(resolve, spec.warmupSeconds * 1000));
 counting = true;
 const startCpu = process.cpuUsage();
+const startMachine = machineCpuSeconds();
 const started = process.hrtime.bigint();
 await new Promise((resolve) => setTimeout(resolve, spec.windowSeconds * 1000));
 counting = false;
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const cpu = process.cpuUsage(startCpu);
+const machineBusy = machineCpuSeconds().busy - startMachine.busy;
 running = false;
 await Promise.all(loops);
 
@@ -42,5 +45,6 @@ const result: CeilingResult = {
   seconds,
   perSecond: completed / seconds,
   cpuCores: (cpu.user + cpu.system) / 1e6 / seconds,
+  otherCores: Math.max(0, machineBusy - (cpu.user + cpu.system) / 1e6) / seconds,
 };
 process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);

@@ -15,4 +15,6 @@ export interface CeilingResult extends CeilingSpec {
   perSecond: number;
   /** CPU the process used in the window, in cores (1 = one core busy all the time). */
   cpuCores: number;
+  /** CPU everything else on the machine used meanwhile, in cores: a large value means a disturbed figure. */
+  otherCores: number;
 }

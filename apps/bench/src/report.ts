@@ -42,6 +42,36 @@ const PHASE_TITLES: Record<PhaseName, string> = {
   isolationLoaded: "authenticate-only at 200 req/s, /token flooded",
 };
 
+/** Other programs using more than this many cores in a window make its figures suspect. */
+export const DISTURBED_CORES = 0.15;
+
+/** Every window in which other programs used more than {@link DISTURBED_CORES}. */
+export function disturbances(results: Results): string[] {
+  const found: string[] = [];
+  const check = (where: string, others: number | null) => {
+    if (others !== null && others > DISTURBED_CORES)
+      found.push(`${where}: other programs used ${others.toFixed(2)} cores`);
+  };
+  for (const run of results.databases) {
+    for (const name of Object.keys(PHASE_TITLES) as PhaseName[]) {
+      check(`${run.database}, ${PHASE_TITLES[name]}`, run.phases[name].cpu.others);
+    }
+    for (const ceiling of Object.values(run.ceilings)) {
+      check(
+        `${run.database}, raw bcrypt.${ceiling.operation} with ${ceiling.concurrency} in flight`,
+        ceiling.otherCores,
+      );
+    }
+  }
+  for (const run of results.sweep?.runs ?? []) {
+    const where = `sweep, ${run.maxConcurrentHashes} at once`;
+    check(`${where}, POST /token`, run.token.cpu.others);
+    check(`${where}, authenticate-only flooded`, run.isolationLoaded.cpu.others);
+    check(`${where}, raw bcrypt.compare`, run.ceiling.otherCores);
+  }
+  return found;
+}
+
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
@@ -143,6 +173,14 @@ export function renderMarkdown(results: Results): string {
     for (const t of misses) out.push(`- **${t.database}, ${t.name}**: ${t.reason}`);
   }
 
+  const disturbed = disturbances(results);
+  out.push(
+    "",
+    disturbed.length === 0
+      ? `No window was disturbed: other programs used at most ${DISTURBED_CORES} cores in every measuring window.`
+      : `**Disturbed windows** (other programs used more than ${DISTURBED_CORES} cores; their figures are suspect, rerun on a quiet machine):\n\n${disturbed.map((line) => `- ${line}`).join("\n")}`,
+  );
+
   for (const run of results.databases) {
     out.push("", `## ${run.database === "postgres" ? "PostgreSQL" : "PGlite (embedded)"}`, "");
     out.push(
@@ -154,23 +192,15 @@ export function renderMarkdown(results: Results): string {
     const c = run.ceilings;
     out.push(
       table(
-        ["raw bcrypt (separate process)", "in flight", "ops/s", "CPU cores"],
-        [
-          ["bcrypt.compare", String(c.compare.concurrency), n(c.compare.perSecond, 2), n(c.compare.cpuCores, 2)],
-          ["bcrypt.hash", String(c.hash.concurrency), n(c.hash.perSecond, 2), n(c.hash.cpuCores, 2)],
+        ["raw bcrypt (separate process)", "in flight", "ops/s", "CPU cores", "CPU others"],
+        (
           [
-            "bcrypt.compare at the gate's size",
-            String(c.compareAtGate.concurrency),
-            n(c.compareAtGate.perSecond, 2),
-            n(c.compareAtGate.cpuCores, 2),
-          ],
-          [
-            "bcrypt.hash at the gate's size",
-            String(c.hashAtGate.concurrency),
-            n(c.hashAtGate.perSecond, 2),
-            n(c.hashAtGate.cpuCores, 2),
-          ],
-        ],
+            ["bcrypt.compare", c.compare],
+            ["bcrypt.hash", c.hash],
+            ["bcrypt.compare at the gate's size", c.compareAtGate],
+            ["bcrypt.hash at the gate's size", c.hashAtGate],
+          ] as const
+        ).map(([title, r]) => [title, String(r.concurrency), n(r.perSecond, 2), n(r.cpuCores, 2), n(r.otherCores, 2)]),
       ),
     );
     out.push("");
@@ -236,6 +266,7 @@ export function renderMarkdown(results: Results): string {
     "- The server is `apps/server`'s app (same configuration from the environment, plugins and hooks) with three extra routes: a bare hello-world, a route protected only by `app.authenticate`, and `/bench/stats`. Rate limits are raised out of the way (their hooks still run). Start-up times use the real `dist/main.js`.",
     "- autocannon runs in processes of its own on 127.0.0.1. Each phase has a warm-up, a measuring window and a tail; the server's response counters and every process's CPU are sampled at the window's edges, so ramp-up, wind-down and requests in flight at either edge never enter a figure. Latencies are those of responses that arrived inside the window.",
     "- The raw bcrypt ceilings run in a separate process with the server's thread-pool size, keeping as many operations in flight as the pool has threads (and, for the `at the gate's size` rows, as many as the server's admission gate lets run).",
+    "- A bcrypt-bound window holds 100–200 operations, so ratios against the bcrypt ceilings are good to about ±2 % (one operation is 0.5–1 %); a ratio slightly above 1 is that noise.",
     "- CPU is in cores (1.00 = one core busy for the whole window). `others` is whatever else the machine ran meanwhile, including this orchestrator; a large value means the figures were disturbed.",
   );
   return `${out.join("\n")}\n`;
@@ -247,5 +278,8 @@ export function renderSummary(results: Results): string {
     (t) =>
       `${t.met ? "met   " : "MISSED"}  ${t.database.padEnd(8)} ${t.name.padEnd(44)} ${(t.unit === "ms" ? `${t.value.toFixed(1)} ms` : t.value.toFixed(3)).padStart(9)}  (target ${t.target})`,
   );
+  const disturbed = disturbances(results);
+  if (disturbed.length > 0)
+    lines.push("", "Disturbed windows (figures suspect):", ...disturbed.map((line) => `  ${line}`));
   return lines.join("\n");
 }

@@ -17,7 +17,7 @@ export interface Durations {
 export const FULL: Durations = {
   cheap: { warmupSeconds: 2, windowSeconds: 10, tailSeconds: 1 },
   bcrypt: { warmupSeconds: 5, windowSeconds: 20, tailSeconds: 2 },
-  ceiling: { warmupSeconds: 2, windowSeconds: 10 },
+  ceiling: { warmupSeconds: 2, windowSeconds: 20 },
   isolationLeadSeconds: 5,
   isolationProbe: { warmupSeconds: 1, windowSeconds: 15, tailSeconds: 1 },
   laterStarts: 3,

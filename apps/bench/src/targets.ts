@@ -81,7 +81,7 @@ export function checkTargets(run: DatabaseRun): TargetCheck[] {
     phases.me,
     0.3,
     database === "pglite"
-      ? "Per request: verify the JWT, then one lookup in PGlite, which runs in the server's own thread"
+      ? "Per request: verify the JWT, then one lookup in PGlite: PostgreSQL compiled to WebAssembly, parsing, planning and running the query in the server's own thread"
       : "Per request: verify the JWT, then one indexed lookup on PostgreSQL (a round trip and a backend's CPU)",
     database === "pglite" ? " (set for PostgreSQL)" : "",
   );
