@@ -18,9 +18,9 @@ export function libuvThreadPoolSize(env: NodeJS.ProcessEnv = process.env): numbe
  * Default number of bcrypt operations that run at once: one per core, since bcrypt is CPU-bound
  * and more only adds latency, and at most one less than libuv's thread pool, so file reads and
  * DNS lookups never wait behind a login flood. The event loop keeps answering through the OS
- * scheduler: on 2 cores (apps/bench/RESULTS.md) two at once gave /token 0.97 of raw bcrypt's
- * throughput with a 14 ms p99 for token-protected routes during the flood, where one at once
- * (a core kept free) halved logins for a p99 of 6 ms.
+ * scheduler: on 2 cores (apps/bench/RESULTS.md) two at once gave /token 0.97-0.98 of raw
+ * bcrypt's throughput with a p99 under 15 ms for token-protected routes during the flood, where
+ * one at once (a core kept free) halved logins for a p99 of 6-10 ms.
  */
 export function defaultMaxConcurrentHashes(
   cores: number = availableParallelism(),
