@@ -52,10 +52,10 @@ async function postgresVersion(url: string): Promise<string> {
   }
 }
 
-function serverEnv(database: TestDatabase): NodeJS.ProcessEnv {
+function serverEnv(database: TestDatabase): Record<string, string> {
   return {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    PATH: process.env.PATH ?? "",
+    HOME: process.env.HOME ?? "",
     LOG_LEVEL: "warn",
     HOST: "127.0.0.1",
     PORT: "0",

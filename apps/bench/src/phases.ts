@@ -62,7 +62,7 @@ export interface RunContext {
   durations: Durations;
   bcryptCost: number;
   /** The server's whole environment (database, limits, overrides). */
-  serverEnv: NodeJS.ProcessEnv;
+  serverEnv: Record<string, string>;
   /** Environment of the ceiling process: the server's thread-pool size. */
   ceilingEnv: NodeJS.ProcessEnv;
   postgres: boolean;

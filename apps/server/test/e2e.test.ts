@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, testDatabases } from "../src/testing/databases.js";
+import { type RunningServer, runToExit, startServer } from "../src/testing/server-process.js";
 import { seedOriginalDatabase } from "./seed-original.js";
-import { type RunningServer, runToExit, startServer } from "./server-process.js";
 
 const exec = promisify(execFile);
 const hasCurl = await exec("curl", ["--version"]).then(

@@ -3,7 +3,7 @@ import { type FaultProxy, startFaultProxy } from "@latchkey/core/testing";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresDatabase, type TestDatabase } from "../src/testing/databases.js";
-import { type RunningServer, startServer } from "./server-process.js";
+import { type RunningServer, startServer } from "../src/testing/server-process.js";
 
 // The real server process on real PostgreSQL, with the fault proxy (the one fake: a network cannot
 // be made to fail on cue here) between them. The shared PostgreSQL server is never stopped.

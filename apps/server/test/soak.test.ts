@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TestDatabase, testDatabases } from "../src/testing/databases.js";
-import { type RunningServer, startServer } from "./server-process.js";
+import { type RunningServer, startServer } from "../src/testing/server-process.js";
 
 // A bounded soak of mixed sign-ups, logins and token checks against the real server process on
 // loopback. LATCHKEY_SOAK_SECONDS sets its length (CI: 15; the example: 60). It checks

@@ -1,8 +1,17 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 
-/** The built server entry point: e2e tests run the real process, as users do. */
-export const MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+/**
+ * The built server entry point (`dist/main.js`, what `pnpm start` and `npx latchkey-server` run):
+ * tests and the benchmark run the real process, as users do. Found through the package's own
+ * name, so it is the same path from the sources and from the built `dist/testing`.
+ */
+export const MAIN = join(
+  dirname(createRequire(import.meta.url).resolve("@latchkey/server/package.json")),
+  "dist",
+  "main.js",
+);
 
 export interface RunningServer {
   url: string;
