@@ -17,13 +17,6 @@ export interface LoadSpec {
   tailSeconds: number;
 }
 
-/** A worker's clock and own CPU time at a window edge. */
-export interface WindowMark {
-  at: number;
-  /** process.cpuUsage() in microseconds. */
-  cpu: { user: number; system: number };
-}
-
 /** Responses that arrived inside the window, as the client saw them. */
 export interface LoadResult {
   responses: number;

@@ -1,11 +1,11 @@
 // One load generator: autocannon against 127.0.0.1, in a process of its own so that its CPU is
 // measured apart from the server's. Run by `main.ts` with a JSON `LoadSpec` as its argument.
 // It drives the measuring window itself and says so on stdout:
-//   WINDOW_START <json>   after the warm-up (the orchestrator samples the server then)
-//   WINDOW_END <json>     when the window closes (and samples again)
+//   WINDOW_START <ms>     after the warm-up (the orchestrator samples the server then)
+//   WINDOW_END <ms>       when the window closes (and samples again)
 //   RESULT <json>         the latencies and statuses of responses that arrived inside the window
 import autocannon from "autocannon";
-import type { LoadResult, LoadSpec, WindowMark } from "./load-spec.js";
+import type { LoadResult, LoadSpec } from "./load-spec.js";
 
 const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
 
@@ -29,7 +29,6 @@ const latencies: number[] = [];
 const statuses: Record<string, number> = {};
 let inWindow = false;
 
-const mark = (): WindowMark => ({ at: Date.now(), cpu: process.cpuUsage() });
 const say = (tag: string, value: unknown) => process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
 
 const instance = autocannon(
@@ -69,10 +68,10 @@ instance.on("reqError", (error) => {
 
 setTimeout(() => {
   inWindow = true;
-  say("WINDOW_START", mark());
+  say("WINDOW_START", Date.now());
   setTimeout(() => {
     inWindow = false;
-    say("WINDOW_END", mark());
+    say("WINDOW_END", Date.now());
   }, spec.windowSeconds * 1000);
 }, spec.warmupSeconds * 1000);
 

@@ -18,6 +18,12 @@ import { type Machine, type Results, renderMarkdown, renderSummary } from "./rep
 import { FULL, SMOKE, UNLIMITED_RATES } from "./settings.js";
 import { checkTargets } from "./targets.js";
 
+/** A mistake in how the bench was called: say what, without a stack, and exit 2. */
+function usage(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
 const { values } = parseArgs({
   options: {
     smoke: { type: "boolean", default: false },
@@ -30,7 +36,7 @@ const outDir = values.out ?? fileURLToPath(new URL("..", import.meta.url));
 const overrides: Record<string, string> = {};
 for (const pair of values["server-env"]) {
   const equals = pair.indexOf("=");
-  if (equals < 1) throw new Error(`--server-env expects NAME=value, got "${pair}"`);
+  if (equals < 1) usage(`--server-env expects NAME=value, got "${pair}"`);
   overrides[pair.slice(0, equals)] = pair.slice(equals + 1);
 }
 if (smoke && overrides.BCRYPT_COST === undefined) overrides.BCRYPT_COST = "4";
@@ -81,7 +87,12 @@ async function main(): Promise<void> {
   };
   // The server's settings as the server itself reads them, so the ceiling uses the same cost.
   const config = loadConfig({ ...UNLIMITED_RATES, ...overrides });
-  const threadPoolSize = Number(overrides.UV_THREADPOOL_SIZE ?? process.env.UV_THREADPOOL_SIZE ?? 4);
+  const rawThreadPoolSize = overrides.UV_THREADPOOL_SIZE ?? process.env.UV_THREADPOOL_SIZE ?? "4";
+  const threadPoolSize = Number(rawThreadPoolSize);
+  // The ceiling keeps this many operations in flight, so it must be a real size, not libuv's lenient parse.
+  if (!Number.isInteger(threadPoolSize) || threadPoolSize < 1 || threadPoolSize > 1024) {
+    usage(`UV_THREADPOOL_SIZE must be a whole number from 1 to 1024, got "${rawThreadPoolSize}"`);
+  }
   const ceilingEnv = { PATH: process.env.PATH, UV_THREADPOOL_SIZE: String(threadPoolSize) };
   const durations = smoke ? SMOKE : FULL;
   const notice = postgresUrl

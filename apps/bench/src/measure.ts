@@ -57,12 +57,14 @@ function responsesOf(stats: ServerStats, route: string): Record<string, number> 
 function cpuShare(a: Sample, b: Sample, seconds: number): CpuShare {
   const cores = (value: number) => value / seconds;
   const server = cores(b.server - a.server);
-  const workerSeconds = b.workers.map((end, i) =>
-    end === null || a.workers[i] == null ? null : end - (a.workers[i] as number),
-  );
+  // Null when any worker's CPU could not be read (no /proc): a partial sum would understate it.
+  const workerSeconds = b.workers.map((end, i) => {
+    const start = a.workers[i];
+    return end === null || start == null ? null : end - start;
+  });
   const loadGenerator = workerSeconds.includes(null)
     ? null
-    : cores(workerSeconds.reduce((s, v) => (s as number) + (v as number), 0) as number);
+    : cores(workerSeconds.reduce<number>((sum, seconds) => sum + (seconds ?? 0), 0));
   const postgres =
     a.postgres === null || b.postgres === null ? null : cores(postgresCpuBetween(a.postgres, b.postgres));
   const busy = cores(b.machine.busy - a.machine.busy);
