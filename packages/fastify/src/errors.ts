@@ -84,8 +84,22 @@ interface HttpMapping {
   /** Replaces the error's own message, when that message could say too much. */
   detail?: string;
   headers?: (settings: ErrorReplySettings, error: unknown) => Record<string, string>;
-  /** RFC 6749 section 5.2 `error` value. */
+  /** RFC 6749 section 5.2 `error` value on OAuth routes, when it is not the status's default. */
   oauthError?: string;
+}
+
+/** Options of {@link toErrorReply} that depend on the route. */
+export interface ErrorReplyContext {
+  /**
+   * The route is an OAuth 2.0 token endpoint: every error body also carries RFC 6749 section 5.2's
+   * `error` and `error_description`, which OAuth client libraries read whatever the status.
+   */
+  oauth?: boolean;
+  /**
+   * With `oauth`: the status of `INVALID_CREDENTIALS`. 401 (the default) keeps its
+   * `WWW-Authenticate: Bearer`; 400 is RFC 6749 section 5.2's `invalid_grant` answer, without one.
+   */
+  invalidGrantStatus?: 400 | 401;
 }
 
 // RFC 6750 section 3: a 401 names the scheme; section 3.1: `invalid_token` when a token was sent but
@@ -106,7 +120,8 @@ const HTTP_BY_CODE: Readonly<Record<string, HttpMapping>> = {
   PASSWORD_TOO_LONG: { statusCode: 422, field: "password" },
   PASSWORD_INVALID: { statusCode: 422, field: "password" },
   USERNAME_TAKEN: { statusCode: 409, field: "username" },
-  INVALID_CREDENTIALS: { statusCode: 401, headers: BEARER_CHALLENGE },
+  // Stays 401 (the original's status) where RFC 6749 would say 400: clients read `error` either way.
+  INVALID_CREDENTIALS: { statusCode: 401, headers: BEARER_CHALLENGE, oauthError: "invalid_grant" },
   NOT_AUTHENTICATED: { statusCode: 401, headers: BEARER_CHALLENGE },
   TOKEN_INVALID: {
     statusCode: 401,
@@ -150,6 +165,33 @@ const CODE_BY_FASTIFY_CODE: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "MALFORMED_BODY",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "MALFORMED_BODY",
 };
+
+/**
+ * The OAuth `error` of a reply that has none of its own: RFC 6749 section 5.2 names
+ * `invalid_request` for every malformed request; `server_error` and `temporarily_unavailable` are
+ * the registered codes (RFC 6749 section 4.1.2.1) that client libraries know for the rest.
+ */
+function defaultOAuthError(statusCode: number): string {
+  if (statusCode >= 500) return statusCode === 503 ? "temporarily_unavailable" : "server_error";
+  return statusCode === 429 ? "temporarily_unavailable" : "invalid_request";
+}
+
+/**
+ * RFC 6749 section 5.2 allows only printable ASCII except `"` and `\` in `error_description`;
+ * a detail naming a non-ASCII field or quoting a rule is made to fit rather than dropped.
+ */
+function toOAuthDescription(detail: string): string {
+  return detail.replaceAll('"', "'").replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, "?");
+}
+
+function withOAuthFields(reply: ErrorReply, oauthError: string | undefined): ErrorReply {
+  reply.body.error = oauthError ?? defaultOAuthError(reply.statusCode);
+  reply.body.error_description = toOAuthDescription(reply.body.detail);
+  // Token endpoint answers are never cached, failures included (RFC 6749 section 5.1's rule).
+  reply.headers["cache-control"] = "no-store";
+  reply.headers.pragma = "no-cache";
+  return reply;
+}
 
 function internalError(): ErrorReply {
   return { statusCode: 500, headers: {}, body: { detail: "Internal Server Error", code: "INTERNAL_ERROR" } };
@@ -197,9 +239,24 @@ function statusOf(error: unknown): number | undefined {
 /**
  * Turns any error into the response Latchkey sends for it: known codes by the table, schema
  * failures as 422 `VALIDATION_FAILED` with `field`, other client errors from Fastify as their 4xx
- * with a generic text, and everything else as a bare 500 `INTERNAL_ERROR`.
+ * with a generic text, and everything else as a bare 500 `INTERNAL_ERROR`. With `context.oauth`,
+ * every body also carries the OAuth `error` and `error_description`.
  */
-export function toErrorReply(error: unknown, settings: ErrorReplySettings): ErrorReply {
+export function toErrorReply(
+  error: unknown,
+  settings: ErrorReplySettings,
+  context: ErrorReplyContext = {},
+): ErrorReply {
+  const reply = toPlainErrorReply(error, settings);
+  if (!context.oauth) return reply;
+  if (reply.body.code === "INVALID_CREDENTIALS" && context.invalidGrantStatus === 400) {
+    reply.statusCode = 400;
+    delete reply.headers["www-authenticate"];
+  }
+  return withOAuthFields(reply, HTTP_BY_CODE[reply.body.code]?.oauthError);
+}
+
+function toPlainErrorReply(error: unknown, settings: ErrorReplySettings): ErrorReply {
   const validation = (error as { validation?: unknown } | null)?.validation;
   if (Array.isArray(validation)) {
     const { detail, field } = describeValidation(validation as SchemaValidationIssue[]);
@@ -220,10 +277,6 @@ export function toErrorReply(error: unknown, settings: ErrorReplySettings): Erro
     const detail = mapping.detail ?? (typeof message === "string" && message !== "" ? message : code);
     const body: ErrorBody = { detail, code };
     if (mapping.field !== undefined) body.field = mapping.field;
-    if (mapping.oauthError !== undefined) {
-      body.error = mapping.oauthError;
-      body.error_description = detail;
-    }
     return { statusCode: mapping.statusCode, headers: mapping.headers?.(settings, error) ?? {}, body };
   }
 
@@ -264,8 +317,9 @@ export function sendError(
   reply: FastifyReply,
   error: unknown,
   settings: ErrorReplySettings,
+  context: ErrorReplyContext = {},
 ): FastifyReply {
-  const { statusCode, headers, body } = toErrorReply(error, settings);
+  const { statusCode, headers, body } = toErrorReply(error, settings, context);
   if (body.code === "INTERNAL_ERROR") {
     request.log.error({ err: loggable(error) }, "latchkey: unexpected error; answered 500");
   } else if (body.code === "STORE_UNAVAILABLE" || body.code === "OVERLOADED") {

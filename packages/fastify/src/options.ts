@@ -105,6 +105,13 @@ export interface LatchkeyOptions {
    * `GET /users/me` always looks up.
    */
   requireExistingUser?: boolean | undefined;
+  /**
+   * Status of a failed password grant on `POST /token` (wrong password or unknown user; the body
+   * carries `"error": "invalid_grant"` either way). Default `401` with `WWW-Authenticate: Bearer`,
+   * as the original answers. `400` without the challenge is RFC 6749 section 5.2's answer, for OAuth
+   * clients (such as `openid-client`) that treat any 401 challenge as a request to authenticate.
+   */
+  invalidGrantStatus?: 400 | 401 | undefined;
   /** Largest request body, in bytes, Latchkey's routes accept (413 above). Default 16 KiB. */
   bodyLimit?: number | undefined;
   /** Seconds to put in `Retry-After` when the store is unavailable (503). Default 5. */
@@ -154,6 +161,7 @@ export interface ResolvedLatchkeyOptions {
   readonly passwordPolicy: Required<PasswordPolicy>;
   readonly prefix: string;
   readonly requireExistingUser: boolean;
+  readonly invalidGrantStatus: 400 | 401;
   readonly bodyLimit: number;
   readonly retryAfterSeconds: number;
   readonly openApiSecurityScheme: string | undefined;
@@ -180,6 +188,7 @@ const OPTION_NAMES = new Set<string>([
   "passwordPolicy",
   "prefix",
   "requireExistingUser",
+  "invalidGrantStatus",
   "bodyLimit",
   "retryAfterSeconds",
   "openApiSecurityScheme",
@@ -392,6 +401,10 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
 
   const requireExistingUser = options.requireExistingUser ?? false;
   if (typeof requireExistingUser !== "boolean") fail("option `requireExistingUser` must be a boolean");
+  const invalidGrantStatus = options.invalidGrantStatus ?? 401;
+  if (invalidGrantStatus !== 400 && invalidGrantStatus !== 401) {
+    fail(`option \`invalidGrantStatus\` must be 400 or 401, got ${String(invalidGrantStatus)}`);
+  }
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!isPositiveInteger(bodyLimit)) fail(`option \`bodyLimit\` must be a positive integer, got ${String(bodyLimit)}`);
   const retryAfterSeconds = options.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
@@ -414,6 +427,7 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
     passwordPolicy,
     prefix: resolvePrefix(options.prefix),
     requireExistingUser,
+    invalidGrantStatus,
     bodyLimit,
     retryAfterSeconds,
     openApiSecurityScheme,

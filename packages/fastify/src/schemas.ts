@@ -40,11 +40,12 @@ export const TokenFormSchema = Type.Object(
   { description: "OAuth 2.0 password grant form. Unknown fields are ignored." },
 );
 
-/** Response of `POST /token` (the original's `Token`). */
+/** Response of `POST /token` (the original's `Token`, plus `expires_in`, which its clients ignore). */
 export const TokenOutSchema = Type.Object(
   {
     access_token: Type.String({ description: "A JWT; send it as `Authorization: Bearer <token>`." }),
     token_type: Type.Literal("bearer"),
+    expires_in: Type.Integer({ description: "Seconds until the access token expires (RFC 6749 section 5.1)." }),
   },
   { additionalProperties: false, description: "An access token." },
 );

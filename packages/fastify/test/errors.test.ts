@@ -1,6 +1,7 @@
 import {
   createBcryptHasher,
   createMemoryUserStore,
+  InvalidCredentialsError,
   InvalidOptionsError,
   registerUser,
   TokenExpiredError,
@@ -42,10 +43,10 @@ describe("store failures", () => {
     for (const [route, response] of await everyRoute(token)) {
       expect(response.statusCode, route).toBe(503);
       expect(response.headers["retry-after"], route).toBe("30");
-      expect(response.json(), route).toEqual({
-        detail: "The service is temporarily unavailable, please retry later",
-        code: "STORE_UNAVAILABLE",
-      });
+      const detail = "The service is temporarily unavailable, please retry later";
+      // The token endpoint adds RFC 6749 section 5.2's fields; every other route keeps its body.
+      const oauth = route.endsWith("/token") ? { error: "temporarily_unavailable", error_description: detail } : {};
+      expect(response.json(), route).toEqual({ detail, code: "STORE_UNAVAILABLE", ...oauth });
       expect(response.body).not.toContain("10.0.0.5");
     }
     expect(log.lines.filter((line) => line.level === 40 && /store unavailable/.test(String(line.msg)))).toHaveLength(3);
@@ -57,7 +58,10 @@ describe("store failures", () => {
     ({ app, log } = await buildApp({ store: createBrokenStore("bug", "db-detail-xyz") }));
     for (const [route, response] of await everyRoute(token)) {
       expect(response.statusCode, route).toBe(500);
-      expect(response.body, route).toBe('{"detail":"Internal Server Error","code":"INTERNAL_ERROR"}');
+      const oauth = route.endsWith("/token")
+        ? ',"error":"server_error","error_description":"Internal Server Error"'
+        : "";
+      expect(response.body, route).toBe(`{"detail":"Internal Server Error","code":"INTERNAL_ERROR"${oauth}}`);
     }
     const logged = log.lines.filter((line) => line.level === 50);
     expect(logged).toHaveLength(3);
@@ -67,6 +71,27 @@ describe("store failures", () => {
     }
     // Drivers attach the query's parameters (a hash, on sign-up) to their errors: never logged.
     expect(log.text()).not.toContain(DRIVER_PARAMS_HASH);
+  });
+});
+
+describe("invalidGrantStatus", () => {
+  it("answers a failed password grant with 400 invalid_grant and no challenge when set to 400", async () => {
+    ({ app, log } = await buildApp({ store: createMemoryUserStore(), invalidGrantStatus: 400 }));
+    expect((await signUp(app, "JohnDoe", "johnspassword")).statusCode).toBe(201);
+    for (const response of [await logIn(app, "JohnDoe", "wrong-password"), await logIn(app, "Nobody", "x")]) {
+      expect(response.statusCode).toBe(400);
+      expect(response.headers["www-authenticate"]).toBeUndefined();
+      expect(response.json()).toEqual({
+        detail: "Incorrect username or password",
+        code: "INVALID_CREDENTIALS",
+        error: "invalid_grant",
+        error_description: "Incorrect username or password",
+      });
+    }
+    // Only the token endpoint's invalid grant moves: a bad bearer token stays a 401 challenge.
+    const me = await getMe(app, "Bearer not-a-token");
+    expect(me.statusCode).toBe(401);
+    expect(me.headers["www-authenticate"]).toMatch(/^Bearer /);
   });
 });
 
@@ -135,6 +160,24 @@ describe("toErrorReply", () => {
       code: "VALIDATION_FAILED",
       field: "a/b",
     });
+  });
+
+  it("adds OAuth fields only for an OAuth route, with a description RFC 6749 section 5.2 allows", () => {
+    const failure = Object.assign(new Error("x"), {
+      validation: [{ keyword: "type", instancePath: "/pässwort", message: 'must be "string" \\ text' }],
+    });
+    expect(toErrorReply(failure, SETTINGS).body.error).toBeUndefined();
+    const oauth = toErrorReply(failure, SETTINGS, { oauth: true });
+    expect(oauth.body).toEqual({
+      detail: 'pässwort must be "string" \\ text',
+      code: "VALIDATION_FAILED",
+      field: "pässwort",
+      error: "invalid_request",
+      error_description: "p?sswort must be 'string' ? text",
+    });
+    expect(oauth.headers["cache-control"]).toBe("no-store");
+    expect(toErrorReply(new InvalidCredentialsError(), SETTINGS, { oauth: true }).body.error).toBe("invalid_grant");
+    expect(toErrorReply(new Error("bug"), SETTINGS, { oauth: true }).body.error).toBe("server_error");
   });
 
   it("describes ErrorBody and its schema alike", () => {

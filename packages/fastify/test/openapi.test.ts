@@ -54,7 +54,7 @@ describe("OpenAPI from the route schemas", () => {
     expect(statuses(operation)).toEqual(["200", "400", "401", "413", "415", "422", "429", "500", "503"]);
     expect(operation?.responses["200"]?.content?.["application/json"]?.schema).toMatchObject({
       additionalProperties: false,
-      required: ["access_token", "token_type"],
+      required: ["access_token", "token_type", "expires_in"],
     });
   });
 

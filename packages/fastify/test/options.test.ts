@@ -53,6 +53,8 @@ describe("options checked at registration", () => {
     ["a username policy with minLength 0", { usernamePolicy: { minLength: 0 } }, "INVALID_OPTIONS", /`usernamePolicy`/],
     ["a password policy with minLength 0", { passwordPolicy: { minLength: 0 } }, "INVALID_OPTIONS", /`passwordPolicy`/],
     ["a prefix without a leading slash", { prefix: "auth" }, "INVALID_OPTIONS", /`prefix`/],
+    ["an invalid-grant status of 403", { invalidGrantStatus: 403 }, "INVALID_OPTIONS", /`invalidGrantStatus`/],
+    ["an invalid-grant status as a string", { invalidGrantStatus: "400" }, "INVALID_OPTIONS", /`invalidGrantStatus`/],
     ["a zero body limit", { bodyLimit: 0 }, "INVALID_OPTIONS", /`bodyLimit`/],
     ["a fractional Retry-After", { retryAfterSeconds: 1.5 }, "INVALID_OPTIONS", /`retryAfterSeconds`/],
     ["a hook that is not a function", { onLogin: "audit" }, "INVALID_OPTIONS", /`onLogin` must be a function/],

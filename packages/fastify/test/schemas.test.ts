@@ -21,9 +21,13 @@ describe("response schemas", () => {
     expect(await serialize(UserOutSchema, row)).toEqual({ username: "JohnDoe" });
   });
 
-  it("send a token response with nothing but access_token and token_type", async () => {
-    const value = { access_token: "a.b.c", token_type: "bearer", user: { passwordHash: "x" } };
-    expect(await serialize(TokenOutSchema, value)).toEqual({ access_token: "a.b.c", token_type: "bearer" });
+  it("send a token response with nothing but access_token, token_type and expires_in", async () => {
+    const value = { access_token: "a.b.c", token_type: "bearer", expires_in: 1800, user: { passwordHash: "x" } };
+    expect(await serialize(TokenOutSchema, value)).toEqual({
+      access_token: "a.b.c",
+      token_type: "bearer",
+      expires_in: 1800,
+    });
   });
 
   it("send an error with its documented fields only", async () => {

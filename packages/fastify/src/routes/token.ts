@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { authenticateUser, InvalidCredentialsError } from "@latchkey/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { loggable, UnsupportedGrantTypeError } from "../errors.js";
+import { loggable, sendError, UnsupportedGrantTypeError } from "../errors.js";
 import { emitEvent, eventContext } from "../events.js";
 import { createLoginFailureGuard, routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
@@ -14,7 +14,10 @@ const schema = {
   summary: "Log in: get an access token",
   description:
     "OAuth 2.0 password grant (RFC 6749 section 4.3) with a form body `username`, `password` and optional " +
-    "`grant_type=password` (the original's `POST /token`). A wrong password and an unknown username get the same 401.",
+    "`grant_type=password` (the original's `POST /token`). A wrong password and an unknown username get the same 401 " +
+    "(`error: invalid_grant`). Every error body carries the OAuth fields `error` and `error_description` " +
+    "(RFC 6749 section 5.2): `invalid_request` for a malformed request, `unsupported_grant_type`, " +
+    "`temporarily_unavailable` with 429 and 503, `server_error` with 500.",
   tags: ["auth"],
   consumes: [FORM],
   body: TokenFormSchema,
@@ -42,8 +45,9 @@ async function refuseOtherGrantTypes(request: FastifyRequest): Promise<void> {
 }
 
 /**
- * `POST /token`: form `username`, `password` → 200 `{access_token, token_type: "bearer"}`;
- * 401 `INVALID_CREDENTIALS` with `WWW-Authenticate: Bearer`, identical for unknown user and wrong password.
+ * `POST /token`: form `username`, `password` → 200 `{access_token, token_type: "bearer", expires_in}`;
+ * 401 `INVALID_CREDENTIALS` (`"error": "invalid_grant"`) with `WWW-Authenticate: Bearer`, identical
+ * for unknown user and wrong password. Every error body carries RFC 6749 section 5.2's fields.
  */
 export async function registerTokenRoute(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -60,6 +64,9 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       preValidation: refuseOtherGrantTypes,
       // After validation, so the username is a string; before the handler, so a locked name costs no bcrypt.
       preHandler: guard.refuseIfLocked,
+      // A token endpoint: every failure, from the content type to the database, speaks OAuth too.
+      errorHandler: (error, request, reply) =>
+        sendError(request, reply, error, resolved, { oauth: true, invalidGrantStatus: resolved.invalidGrantStatus }),
       ...(config !== undefined && { config }),
     },
     async (request, reply) => {
@@ -88,7 +95,12 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       });
       // RFC 6749 section 5.1: responses carrying tokens must not be cached.
       reply.header("cache-control", "no-store").header("pragma", "no-cache");
-      return { access_token: accessToken, token_type: "bearer" as const };
+      return {
+        access_token: accessToken,
+        token_type: "bearer" as const,
+        // Whole seconds, as clients expect; a fractional lifetime (tests use them) rounds down.
+        expires_in: Math.floor(tokens.options.expiresInSeconds),
+      };
     },
   );
 }

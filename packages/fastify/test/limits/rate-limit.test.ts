@@ -58,6 +58,8 @@ describe("rate limits in memory", () => {
     expect(refused.json()).toEqual({
       detail: "Too many requests from this address, please retry later",
       code: "RATE_LIMITED",
+      error: "temporarily_unavailable",
+      error_description: "Too many requests from this address, please retry later",
     });
     // Another address has its own budget.
     expect((await logInFrom(app, "10.0.0.2", "alice", "correct horse")).statusCode).toBe(200);
