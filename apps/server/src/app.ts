@@ -88,6 +88,10 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
   });
   await app.register(swaggerUi, {
     routePrefix: "/docs",
+    // No top bar: its Swagger logo is an inline SVG with a <style> element that the CSP rightly
+    // blocks (a console error on every load), and its "Explore" box, which loads any other spec
+    // into a page on our origin, has no use here. The page keeps "Authorize" and every operation.
+    uiConfig: { layout: "BaseLayout" },
     staticCSP: true,
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ""),
   });
@@ -98,6 +102,7 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
     expiresInSeconds: config.accessTokenExpireMinutes * 60,
     bcryptCost: config.bcryptCost,
     openApiSecurityScheme: "OAuth2PasswordBearer",
+    invalidGrantStatus: config.invalidGrantStatus,
     ...(config.maxConcurrentHashes !== undefined && { maxConcurrentHashes: config.maxConcurrentHashes }),
     ...(config.maxQueuedHashes !== undefined && { maxQueuedHashes: config.maxQueuedHashes }),
     rateLimit: {

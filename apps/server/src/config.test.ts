@@ -29,6 +29,7 @@ describe("loadConfig", () => {
       tokenRequestsPerMinute: 20,
       signUpsPerHour: 10,
       loginFailuresPer15Minutes: 10,
+      invalidGrantStatus: 401,
     });
   });
 
@@ -50,6 +51,7 @@ describe("loadConfig", () => {
       RATE_LIMIT_TOKEN_PER_MINUTE: "0",
       RATE_LIMIT_SIGNUPS_PER_HOUR: "100",
       RATE_LIMIT_LOGIN_FAILURES: "5",
+      TOKEN_INVALID_GRANT_STATUS: "400",
     });
     expect(config).toMatchObject({
       redisUrl: "redis://cache:6379/0",
@@ -59,6 +61,7 @@ describe("loadConfig", () => {
       tokenRequestsPerMinute: 0,
       signUpsPerHour: 100,
       loginFailuresPer15Minutes: 5,
+      invalidGrantStatus: 400,
       databaseUrl: "postgresql://user:password@localhost:5432/dbname",
       accessTokenExpireMinutes: 60,
       port: 9000,
@@ -93,6 +96,7 @@ describe("loadConfig", () => {
     [{ MAX_CONCURRENT_HASHES: "0" }, /MAX_CONCURRENT_HASHES must be a whole number from 1 to 1024/],
     [{ MAX_QUEUED_HASHES: "-1" }, /MAX_QUEUED_HASHES must be a whole number/],
     [{ RATE_LIMIT_LOGIN_FAILURES: "ten" }, /RATE_LIMIT_LOGIN_FAILURES must be a whole number/],
+    [{ TOKEN_INVALID_GRANT_STATUS: "403" }, /TOKEN_INVALID_GRANT_STATUS must be 401/],
     [
       { NODE_ENV: "production" },
       /SECRET_KEY is required when NODE_ENV=production; make one with: openssl rand -hex 32/,

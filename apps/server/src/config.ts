@@ -36,6 +36,8 @@ export interface ServerConfig {
   signUpsPerHour: number;
   /** Failed logins per username per 15 minutes (`RATE_LIMIT_LOGIN_FAILURES`); 0 turns it off. */
   loginFailuresPer15Minutes: number;
+  /** Status of a wrong password on `POST /token` (`TOKEN_INVALID_GRANT_STATUS`): 401 (the original's) or 400 (RFC 6749). */
+  invalidGrantStatus: 400 | 401;
 }
 
 /** Thrown when the environment is wrong; `problems` has one message per variable. */
@@ -65,6 +67,14 @@ function optionalInteger(env: Env, name: string, min: number, max: number, probl
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return undefined;
   return integer(env, name, min, min, max, problems);
+}
+
+function invalidGrantStatus(env: Env, problems: string[]): 400 | 401 {
+  const raw = env.TOKEN_INVALID_GRANT_STATUS?.trim();
+  if (raw === undefined || raw === "" || raw === "401") return 401;
+  if (raw === "400") return 400;
+  problems.push(`TOKEN_INVALID_GRANT_STATUS must be 401 (the original's) or 400 (RFC 6749), got "${raw}"`);
+  return 401;
 }
 
 function redisUrl(env: Env, problems: string[]): string | undefined {
@@ -187,6 +197,7 @@ export function loadConfig(env: Env): ServerConfig {
     tokenRequestsPerMinute: integer(env, "RATE_LIMIT_TOKEN_PER_MINUTE", 20, 0, 1_000_000, problems),
     signUpsPerHour: integer(env, "RATE_LIMIT_SIGNUPS_PER_HOUR", 10, 0, 1_000_000, problems),
     loginFailuresPer15Minutes: integer(env, "RATE_LIMIT_LOGIN_FAILURES", 10, 0, 1_000_000, problems),
+    invalidGrantStatus: invalidGrantStatus(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

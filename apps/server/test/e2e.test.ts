@@ -84,7 +84,11 @@ describe.each(testDatabases())("the server process on $name", ({ open }) => {
   it("issues a bearer token with the original's second curl command", async () => {
     const { status, body } = await originalCurl(server.url, "token");
     expect(status).toBe(200);
-    expect(body).toEqual({ access_token: expect.stringMatching(/^ey[\w-]+\.[\w-]+\.[\w-]+$/), token_type: "bearer" });
+    expect(body).toEqual({
+      access_token: expect.stringMatching(/^ey[\w-]+\.[\w-]+\.[\w-]+$/),
+      token_type: "bearer",
+      expires_in: 1800,
+    });
     token = body.access_token;
   });
 
