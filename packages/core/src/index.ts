@@ -1,10 +1,3 @@
-export { type AuthenticateOptions, authenticateUser } from "./authenticate.js";
-export {
-  BCRYPT_MAX_PASSWORD_BYTES,
-  type BcryptHasherOptions,
-  createBcryptHasher,
-  DEFAULT_BCRYPT_COST,
-} from "./bcrypt-hasher.js";
 export {
   InvalidCredentialsError,
   InvalidOptionsError,
@@ -21,18 +14,21 @@ export {
   UsernameTakenError,
   WeakSecretError,
 } from "./errors.js";
-export { type PasswordHasher, utf8ByteLength } from "./hasher.js";
-export { createMemoryUserStore } from "./memory-store.js";
-export { getDefaultHasher, type HashPasswordOptions, hashPassword, verifyPassword } from "./password.js";
+export {
+  BCRYPT_MAX_PASSWORD_BYTES,
+  type BcryptHasherOptions,
+  createBcryptHasher,
+  DEFAULT_BCRYPT_COST,
+} from "./passwords/bcrypt-hasher.js";
+export { type PasswordHasher, utf8ByteLength } from "./passwords/hasher.js";
+export { getDefaultHasher, type HashPasswordOptions, hashPassword, verifyPassword } from "./passwords/password.js";
 export {
   assertAcceptablePassword,
   DEFAULT_MIN_PASSWORD_LENGTH,
   type PasswordPolicy,
   resolvePasswordPolicy,
-} from "./password-policy.js";
-export { type RegisterUserOptions, registerUser } from "./register.js";
-export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./secret.js";
-export type { NewUser, StoredUser, UpdatePasswordHashOptions, UserStore } from "./store.js";
+} from "./passwords/password-policy.js";
+export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./tokens/secret.js";
 export {
   type AccessTokenClaims,
   type AccessTokenData,
@@ -50,11 +46,15 @@ export {
   toTokenError,
   type VerifyAccessTokenCallOptions,
   verifyAccessToken,
-} from "./tokens.js";
+} from "./tokens/tokens.js";
+export { type AuthenticateOptions, authenticateUser } from "./users/authenticate.js";
+export { createMemoryUserStore } from "./users/memory-store.js";
+export { type RegisterUserOptions, registerUser } from "./users/register.js";
+export type { NewUser, StoredUser, UpdatePasswordHashOptions, UserStore } from "./users/store.js";
 export {
   DEFAULT_USERNAME_MAX_LENGTH,
   DEFAULT_USERNAME_MIN_LENGTH,
   normalizeUsername,
   resolveUsernamePolicy,
   type UsernamePolicy,
-} from "./usernames.js";
+} from "./users/usernames.js";

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { UserStore } from "../store.js";
+import type { UserStore } from "../users/store.js";
 
 /** A fresh, empty store for one test, and how to dispose of it. */
 export interface UserStoreFixture {

@@ -1,5 +1,5 @@
 import { createSigner, createVerifier, type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
-import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "./errors.js";
+import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "../errors.js";
 import { assertStrongSecret, type HmacAlgorithm } from "./secret.js";
 import { createVerifiedTokenCache, deepFreeze } from "./verified-token-cache.js";
 

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { PasswordHasher } from "./hasher.js";
-import { getDefaultHasher } from "./password.js";
+import type { PasswordHasher } from "../passwords/hasher.js";
+import { getDefaultHasher } from "../passwords/password.js";
 import type { StoredUser, UserStore } from "./store.js";
 import { resolveUsernamePolicy, type UsernamePolicy } from "./usernames.js";
 

@@ -1,5 +1,5 @@
 import bcrypt from "bcrypt";
-import { InvalidOptionsError, PasswordTooLongError } from "./errors.js";
+import { InvalidOptionsError, PasswordTooLongError } from "../errors.js";
 import { type PasswordHasher, utf8ByteLength } from "./hasher.js";
 
 /** bcrypt reads at most 72 bytes of a password and silently ignores the rest. */

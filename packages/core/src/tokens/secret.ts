@@ -1,4 +1,4 @@
-import { WeakSecretError } from "./errors.js";
+import { WeakSecretError } from "../errors.js";
 
 /** HMAC algorithms for access tokens. */
 export type HmacAlgorithm = "HS256" | "HS384" | "HS512";

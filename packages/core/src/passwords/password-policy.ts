@@ -1,4 +1,4 @@
-import { InvalidOptionsError, PasswordInvalidError, PasswordTooLongError, PasswordTooShortError } from "./errors.js";
+import { InvalidOptionsError, PasswordInvalidError, PasswordTooLongError, PasswordTooShortError } from "../errors.js";
 import { utf8ByteLength } from "./hasher.js";
 
 /**

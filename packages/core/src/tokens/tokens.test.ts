@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { createSigner } from "fast-jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { pythonFixtures } from "../test/fixtures/python.js";
+import { pythonFixtures } from "../../test/fixtures/python.js";
 import { createAccessToken, createTokenService, DEFAULT_TOKEN_TTL_SECONDS, verifyAccessToken } from "./tokens.js";
 
 const secret = "k".repeat(32);

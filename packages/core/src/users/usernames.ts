@@ -1,4 +1,4 @@
-import { InvalidOptionsError, UsernameInvalidError } from "./errors.js";
+import { InvalidOptionsError, UsernameInvalidError } from "../errors.js";
 
 /** Rules for usernames. Lengths count characters (Unicode code points) after NFC normalization. */
 export interface UsernamePolicy {

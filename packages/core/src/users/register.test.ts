@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { countingHasher } from "../test/fixtures/counting-hasher.js";
-import { createBcryptHasher } from "./bcrypt-hasher.js";
+import { countingHasher } from "../../test/fixtures/counting-hasher.js";
+import { createBcryptHasher } from "../passwords/bcrypt-hasher.js";
 import { createMemoryUserStore } from "./memory-store.js";
 import { registerUser } from "./register.js";
 

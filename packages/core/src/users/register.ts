@@ -1,6 +1,6 @@
-import type { PasswordHasher } from "./hasher.js";
-import { getDefaultHasher } from "./password.js";
-import { assertAcceptablePassword, type PasswordPolicy, resolvePasswordPolicy } from "./password-policy.js";
+import type { PasswordHasher } from "../passwords/hasher.js";
+import { getDefaultHasher } from "../passwords/password.js";
+import { assertAcceptablePassword, type PasswordPolicy, resolvePasswordPolicy } from "../passwords/password-policy.js";
 import type { StoredUser, UserStore } from "./store.js";
 import { normalizeUsername, type UsernamePolicy } from "./usernames.js";
 

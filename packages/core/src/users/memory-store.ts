@@ -1,4 +1,4 @@
-import { UsernameTakenError } from "./errors.js";
+import { UsernameTakenError } from "../errors.js";
 import type { StoredUser, UserStore } from "./store.js";
 
 /**

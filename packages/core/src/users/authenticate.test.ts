@@ -1,9 +1,9 @@
 import { describe, expect, it, vi } from "vitest";
-import { countingHasher } from "../test/fixtures/counting-hasher.js";
-import { pythonFixtures } from "../test/fixtures/python.js";
+import { countingHasher } from "../../test/fixtures/counting-hasher.js";
+import { pythonFixtures } from "../../test/fixtures/python.js";
+import { StoreUnavailableError } from "../errors.js";
+import { createBcryptHasher } from "../passwords/bcrypt-hasher.js";
 import { authenticateUser } from "./authenticate.js";
-import { createBcryptHasher } from "./bcrypt-hasher.js";
-import { StoreUnavailableError } from "./errors.js";
 import { createMemoryUserStore } from "./memory-store.js";
 import { registerUser } from "./register.js";
 import type { UserStore } from "./store.js";

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pythonFixtures } from "../test/fixtures/python.js";
+import { pythonFixtures } from "../../test/fixtures/python.js";
 import { BCRYPT_MAX_PASSWORD_BYTES, createBcryptHasher, DEFAULT_BCRYPT_COST } from "./bcrypt-hasher.js";
 
 // Cost 4 keeps tests fast wherever the cost itself is not what is tested.

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { countingHasher } from "../test/fixtures/counting-hasher.js";
-import { pythonFixtures } from "../test/fixtures/python.js";
+import { countingHasher } from "../../test/fixtures/counting-hasher.js";
+import { pythonFixtures } from "../../test/fixtures/python.js";
 import { createBcryptHasher } from "./bcrypt-hasher.js";
 import { hashPassword, verifyPassword } from "./password.js";
 import { DEFAULT_MIN_PASSWORD_LENGTH } from "./password-policy.js";
