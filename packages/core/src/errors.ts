@@ -21,6 +21,30 @@ export class UsernameTakenError extends LatchkeyError {
   }
 }
 
+/**
+ * `USERNAME_KEY_CONFLICT`: a store cannot adopt a username uniqueness policy because some of its
+ * users would become one account under it (`JohnDoe` and `johndoe` under `case-insensitive`).
+ * `conflicts` lists the groups of stored names; the message shows the first few.
+ */
+export class UsernameKeyConflictError extends LatchkeyError {
+  readonly conflicts: readonly (readonly string[])[];
+
+  constructor(policy: string, conflicts: readonly (readonly string[])[], options?: ErrorOptions) {
+    const shown = conflicts
+      .slice(0, 5)
+      .map((group) => group.map((name) => JSON.stringify(name)).join(" = "))
+      .join("; ");
+    const more = conflicts.length > 5 ? ` and ${conflicts.length - 5} more` : "";
+    super(
+      "USERNAME_KEY_CONFLICT",
+      `${conflicts.length} group(s) of existing users would be one account under username uniqueness "${policy}": ` +
+        `${shown}${more}. Rename all but one of each group, or keep the current policy`,
+      options,
+    );
+    this.conflicts = conflicts;
+  }
+}
+
 /** Why a username was refused; see {@link UsernameInvalidError}. */
 export type UsernameProblem =
   | "not_a_string"

@@ -10,6 +10,7 @@ export {
   TokenInvalidError,
   type TokenProblem,
   UsernameInvalidError,
+  UsernameKeyConflictError,
   type UsernameProblem,
   UsernameTakenError,
   WeakSecretError,
@@ -21,6 +22,7 @@ export {
   DEFAULT_BCRYPT_COST,
 } from "./passwords/bcrypt-hasher.js";
 export { type PasswordHasher, utf8ByteLength } from "./passwords/hasher.js";
+export { normalizePassword, passwordCandidates } from "./passwords/normalize.js";
 export { getDefaultHasher, type HashPasswordOptions, hashPassword, verifyPassword } from "./passwords/password.js";
 export {
   assertAcceptablePassword,
@@ -48,12 +50,23 @@ export {
   verifyAccessToken,
 } from "./tokens/tokens.js";
 export { type AuthenticateOptions, authenticateUser } from "./users/authenticate.js";
+export { createFailureTimer, type FailureTimer, hashClass } from "./users/failure-timing.js";
 export { createMemoryUserStore } from "./users/memory-store.js";
 export { type RegisterUserOptions, registerUser } from "./users/register.js";
 export type { NewUser, StoredUser, UpdatePasswordHashOptions, UserStore } from "./users/store.js";
 export {
+  assertStoreSupportsUniqueness,
+  findUsernameKeyConflicts,
+  resolveUsernameUniqueness,
+  USERNAME_UNIQUENESS_POLICIES,
+  type UsernameUniqueness,
+  usernameKey,
+  usernameKeyScheme,
+} from "./users/username-keys.js";
+export {
   DEFAULT_USERNAME_MAX_LENGTH,
   DEFAULT_USERNAME_MIN_LENGTH,
+  normalizeLoginName,
   normalizeUsername,
   resolveUsernamePolicy,
   type UsernamePolicy,

@@ -1,5 +1,6 @@
 import { createBcryptHasher } from "./bcrypt-hasher.js";
 import type { PasswordHasher } from "./hasher.js";
+import { normalizePassword, passwordCandidates } from "./normalize.js";
 import { assertAcceptablePassword, type PasswordPolicy, resolvePasswordPolicy } from "./password-policy.js";
 
 /** Options of {@link hashPassword}. */
@@ -18,7 +19,8 @@ export function getDefaultHasher(): PasswordHasher {
 
 /**
  * Hashes a new password (the original's `hash_password`), after checking it against the password
- * policy. Resolves to a `$2b$` bcrypt hash at cost 12 unless another hasher is given.
+ * policy. Resolves to a `$2b$` bcrypt hash at cost 12 unless another hasher is given. The password
+ * is hashed in NFKC form (see `normalizePassword`), and the policy applies to that form.
  *
  * @throws {PasswordTooShortError} `PASSWORD_TOO_SHORT` for an empty or too short password.
  * @throws {PasswordTooLongError} `PASSWORD_TOO_LONG` for a password over 72 UTF-8 bytes.
@@ -26,13 +28,15 @@ export function getDefaultHasher(): PasswordHasher {
  */
 export async function hashPassword(password: string, options: HashPasswordOptions = {}): Promise<string> {
   const hasher = options.hasher ?? getDefaultHasher();
-  assertAcceptablePassword(password, resolvePasswordPolicy(options), hasher.maxPasswordBytes);
-  return hasher.hash(password);
+  const normalized = typeof password === "string" ? normalizePassword(password) : password;
+  assertAcceptablePassword(normalized, resolvePasswordPolicy(options), hasher.maxPasswordBytes);
+  return hasher.hash(normalized);
 }
 
 /**
  * Whether `plain` matches `hash` (the original's `verify_password`). Accepts bcrypt hashes from
- * other implementations (`$2a$`, `$2b$`, `$2y$`, any cost). Resolves to `false`, and never rejects,
+ * other implementations (`$2a$`, `$2b$`, `$2y$`, any cost), of the NFKC form of `plain` or of
+ * `plain` as typed (hashes made without normalization). Resolves to `false`, and never rejects,
  * for a wrong password, a malformed or foreign hash, or a password over 72 bytes.
  */
 export async function verifyPassword(
@@ -40,5 +44,8 @@ export async function verifyPassword(
   hash: string,
   options: { hasher?: PasswordHasher } = {},
 ): Promise<boolean> {
-  return (options.hasher ?? getDefaultHasher()).verify(plain, hash);
+  const hasher = options.hasher ?? getDefaultHasher();
+  if (typeof plain !== "string") return false;
+  for (const candidate of passwordCandidates(plain)) if (await hasher.verify(candidate, hash)) return true;
+  return false;
 }

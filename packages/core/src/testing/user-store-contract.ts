@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { UserStore } from "../users/store.js";
+import { usernameKey, usernameKeyScheme } from "../users/username-keys.js";
 
 /** A fresh, empty store for one test, and how to dispose of it. */
 export interface UserStoreFixture {
@@ -12,6 +13,12 @@ export interface UserStoreFixture {
 export interface UserStoreContractOptions {
   /** How many concurrent `create` calls race for one username. Default 50. */
   concurrentCreates?: number;
+  /**
+   * Whether the store keeps username keys (`findByUsernameKey`, `prepareUsernameKeys`), which the
+   * `case-insensitive` and `confusable` uniqueness policies need. Default `true`; with `false` the
+   * suite checks that the store offers neither method, so core refuses those policies for it.
+   */
+  usernameKeys?: boolean;
 }
 
 const HASH = "$2b$04$ykOe2isXSerd0ctNDkndoekUd7qxmq80Z.ykAaKZFzkfUyQb6tvci";
@@ -42,6 +49,8 @@ export function describeUserStoreContract(
   options: UserStoreContractOptions = {},
 ): void {
   const concurrentCreates = options.concurrentCreates ?? 50;
+  const usernameKeys = options.usernameKeys ?? true;
+  const folded = (name: string) => usernameKey(name, "case-insensitive");
 
   describe(`UserStore contract: ${name}`, () => {
     let fixture: UserStoreFixture;
@@ -143,6 +152,79 @@ export function describeUserStoreContract(
       expect(codes).toEqual(Array(concurrentCreates - 1).fill("USERNAME_TAKEN"));
       const stored = await store.findByUsername("race");
       expect(stored).toEqual((winners[0] as PromiseFulfilledResult<unknown>).value);
+    });
+
+    if (!usernameKeys) {
+      it("offers no username keys, so only exact uniqueness is allowed with it", () => {
+        expect(store.findByUsernameKey).toBeUndefined();
+        expect(store.prepareUsernameKeys).toBeUndefined();
+      });
+      return;
+    }
+
+    describe("username keys (for case-insensitive and confusable uniqueness)", () => {
+      const keyed = () => store as Required<UserStore>;
+
+      it("finds a user by its key, and refuses a second user with the same key", async () => {
+        const created = await store.create({ username: "JohnDoe", passwordHash: HASH, usernameKey: "johndoe" });
+        expect(await keyed().findByUsernameKey("johndoe")).toEqual(created);
+        expect(await keyed().findByUsernameKey("JohnDoe")).toBeNull();
+        expect(
+          await codeOf(store.create({ username: "JOHNDOE", passwordHash: OTHER_HASH, usernameKey: "johndoe" })),
+        ).toBe("USERNAME_TAKEN");
+        expect(await store.findByUsername("JOHNDOE")).toBeNull();
+      });
+
+      it("frees the key when the user is deleted", async () => {
+        await store.create({ username: "JohnDoe", passwordHash: HASH, usernameKey: "johndoe" });
+        await store.deleteByUsername("JohnDoe");
+        expect(await keyed().findByUsernameKey("johndoe")).toBeNull();
+        await store.create({ username: "johndoe", passwordHash: HASH, usernameKey: "johndoe" });
+        expect((await keyed().findByUsernameKey("johndoe"))?.username).toBe("johndoe");
+      });
+
+      it(`lets one of ${concurrentCreates} concurrent creates of names with one key win`, async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: concurrentCreates }, (_, i) =>
+            store.create({ username: `Race${i}`, passwordHash: HASH, usernameKey: "race" }),
+          ),
+        );
+        expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(1);
+        for (const result of results) {
+          if (result.status === "rejected") expect((result.reason as { code?: string }).code).toBe("USERNAME_TAKEN");
+        }
+      });
+
+      it("re-keys every stored user for a new scheme, and does nothing for the current one", async () => {
+        await store.create({ username: "JohnDoe", passwordHash: HASH });
+        await store.create({ username: "alice", passwordHash: HASH });
+        await keyed().prepareUsernameKeys(usernameKeyScheme("case-insensitive"), folded);
+        expect((await keyed().findByUsernameKey("johndoe"))?.username).toBe("JohnDoe");
+        expect((await keyed().findByUsernameKey("alice"))?.username).toBe("alice");
+        const neverCalled = () => {
+          throw new Error("keys were made again for the scheme they already have");
+        };
+        await keyed().prepareUsernameKeys(usernameKeyScheme("case-insensitive"), neverCalled);
+        await keyed().prepareUsernameKeys(usernameKeyScheme("exact"), (name) => name);
+        expect((await keyed().findByUsernameKey("JohnDoe"))?.username).toBe("JohnDoe");
+        expect(await keyed().findByUsernameKey("johndoe")).toBeNull();
+      });
+
+      it("refuses a scheme under which two users would be one, with USERNAME_KEY_CONFLICT, changing nothing", async () => {
+        await store.create({ username: "JohnDoe", passwordHash: HASH });
+        await store.create({ username: "johndoe", passwordHash: OTHER_HASH });
+        await keyed().prepareUsernameKeys(usernameKeyScheme("exact"), (name) => name);
+        const error = await keyed()
+          .prepareUsernameKeys(usernameKeyScheme("case-insensitive"), folded)
+          .then(
+            () => undefined,
+            (reason: { code?: string; conflicts?: string[][] }) => reason,
+          );
+        expect(error?.code).toBe("USERNAME_KEY_CONFLICT");
+        expect(error?.conflicts?.map((group) => [...group].sort())).toEqual([["JohnDoe", "johndoe"]]);
+        expect((await keyed().findByUsernameKey("JohnDoe"))?.passwordHash).toBe(HASH);
+        expect((await keyed().findByUsernameKey("johndoe"))?.passwordHash).toBe(OTHER_HASH);
+      });
     });
   });
 }

@@ -140,4 +140,94 @@ describe("authenticateUser", () => {
       code: "STORE_UNAVAILABLE",
     });
   });
+
+  describe("forgives what typing changes", () => {
+    it("logs in with white space around the username (mobile autocomplete)", async () => {
+      const store = await storeWithJohn();
+      for (const typed of ["JohnDoe ", " JohnDoe", "JohnDoe\u00a0"]) {
+        expect(await authenticateUser(store, typed, "johnspassword", { hasher: fast })).toMatchObject({
+          username: "JohnDoe",
+        });
+      }
+    });
+
+    it("logs in with a password typed in another Unicode form than at sign-up (NFD against NFC)", async () => {
+      const store = createMemoryUserStore();
+      await registerUser(store, "Zoe", "cr\u00e8me br\u00fbl\u00e9e", { hasher: fast });
+      const typed = "cre\u0300me bru\u0302le\u0301e";
+      expect(await authenticateUser(store, "Zoe", typed, { hasher: fast })).not.toBeNull();
+      expect(await authenticateUser(store, "Zoe", "creme brulee", { hasher: fast })).toBeNull();
+    });
+
+    it("keeps a hash of an unnormalized password working and upgrades it to the NFKC form", async () => {
+      const store = createMemoryUserStore();
+      const typed = "\uff50\uff41\uff53\uff53word-1"; // fullwidth "pass", as hashed before normalization
+      await store.create({ username: "Old", passwordHash: await fast.hash(typed) });
+      expect(await authenticateUser(store, "Old", typed, { hasher: fast })).not.toBeNull();
+      const upgraded = (await store.findByUsername("Old"))?.passwordHash as string;
+      expect(await fast.verify("password-1", upgraded)).toBe(true);
+      expect(await authenticateUser(store, "Old", "password-1", { hasher: fast })).not.toBeNull();
+    });
+  });
+
+  describe("finds the user by the uniqueness policy's key", () => {
+    it("logs JohnDoe in as johndoe under case-insensitive, and not under exact", async () => {
+      const store = createMemoryUserStore();
+      const usernamePolicy = { uniqueness: "case-insensitive" as const };
+      await registerUser(store, "JohnDoe", "johnspassword", { hasher: fast, usernamePolicy });
+      const user = await authenticateUser(store, "johndoe", "johnspassword", { hasher: fast, usernamePolicy });
+      expect(user?.username).toBe("JohnDoe");
+      await expect(
+        registerUser(store, "JOHNDOE", "another password", { hasher: fast, usernamePolicy }),
+      ).rejects.toMatchObject({ code: "USERNAME_TAKEN" });
+    });
+
+    it("refuses a non-exact policy on a store that keeps no username keys", async () => {
+      const { findByUsernameKey: _f, prepareUsernameKeys: _p, ...exactOnly } = createMemoryUserStore();
+      const usernamePolicy = { uniqueness: "confusable" as const };
+      await expect(authenticateUser(exactOnly, "a", "b", { hasher: fast, usernamePolicy })).rejects.toMatchObject({
+        code: "INVALID_OPTIONS",
+      });
+      await expect(registerUser(exactOnly, "a", "bbbbbbbb", { hasher: fast, usernamePolicy })).rejects.toMatchObject({
+        code: "INVALID_OPTIONS",
+      });
+    });
+  });
+
+  describe("takes as long to fail whatever the stored hash", () => {
+    // Real bcrypt at three costs: the configured 8, a weaker 6 (a user from before a cost change)
+    // and a stronger 10 (4x the configured work). Medians of a few tries each, side by side.
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+    async function failureTimes(equalizeFailureTime: boolean) {
+      const hasher = createBcryptHasher({ cost: 8 });
+      const store = createMemoryUserStore();
+      for (const cost of [6, 8, 10]) {
+        const hash = await createBcryptHasher({ cost }).hash("the right one");
+        await store.create({ username: `cost${cost}`, passwordHash: hash });
+      }
+      const names = ["nobody", "cost6", "cost8", "cost10"];
+      const times = new Map(names.map((name) => [name, [] as number[]]));
+      for (let round = 0; round < 6; round += 1) {
+        for (const name of names) {
+          const started = performance.now();
+          expect(await authenticateUser(store, name, "a wrong one", { hasher, equalizeFailureTime })).toBeNull();
+          // The first round meets every hash class once; the timer learns from it.
+          if (round > 0) times.get(name)?.push(performance.now() - started);
+        }
+      }
+      return Object.fromEntries(names.map((name) => [name, median(times.get(name) ?? [])]));
+    }
+
+    it("pads every failure to the slowest hash class seen", async () => {
+      const padded = await failureTimes(true);
+      const slowest = padded.cost10 as number;
+      for (const name of ["nobody", "cost6", "cost8"]) expect((padded[name] as number) / slowest).toBeGreaterThan(0.8);
+    });
+
+    it("(without padding the costs show: the check above can fail)", async () => {
+      const raw = await failureTimes(false);
+      expect((raw.cost6 as number) / (raw.cost10 as number)).toBeLessThan(0.5);
+    });
+  });
 });

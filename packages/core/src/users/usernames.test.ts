@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { normalizeUsername } from "./usernames.js";
+import { normalizeLoginName, normalizeUsername } from "./usernames.js";
 
 const problemOf = (input: unknown, policy = {}) => {
   try {
@@ -53,6 +53,21 @@ describe("normalizeUsername", () => {
     }
   });
 
+  it.each([
+    ["U+034F combining grapheme joiner", "\u034f"],
+    ["U+FE0F variation selector 16", "\ufe0f"],
+    ["U+FE00 variation selector 1", "\ufe00"],
+    ["U+3164 Hangul filler", "\u3164"],
+    ["U+115F Hangul choseong filler", "\u115f"],
+    ["U+FFA0 halfwidth Hangul filler", "\uffa0"],
+    ["U+2800 braille pattern blank", "\u2800"],
+    ["U+180B Mongolian free variation selector", "\u180b"],
+    ["U+17B4 Khmer vowel inherent AQ", "\u17b4"],
+  ])("refuses %s, which renders as nothing (a second JohnDoe)", (_name, character) => {
+    expect(problemOf(`John${character}Doe`)).toBe("forbidden_character");
+    expect(problemOf(`JohnDoe${character}`)).toBe("forbidden_character");
+  });
+
   it("limits length to 1..150 characters by default, counting code points", () => {
     expect(problemOf("")).toBe("too_short");
     expect(normalizeUsername("🔑".repeat(150))).toHaveLength(300);
@@ -88,5 +103,18 @@ describe("normalizeUsername", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("normalizeLoginName", () => {
+  it("trims the white space a keyboard or autocomplete adds around a typed name", () => {
+    for (const typed of ["JohnDoe ", " JohnDoe", "JohnDoe\u00a0", "\tJohnDoe\n", "JohnDoe\u3000 "]) {
+      expect(normalizeLoginName(typed)).toBe("JohnDoe");
+    }
+    expect(normalizeLoginName("John Doe")).toBe("John Doe");
+  });
+
+  it("normalizes to NFC, as stored names are", () => {
+    expect(normalizeLoginName(" Jose\u0301")).toBe("Jos\u00e9");
   });
 });
