@@ -1,7 +1,13 @@
 import { LatchkeyError, StoreUnavailableError, UsernameTakenError } from "@latchkey/core";
 
 /** What a store was doing when the database failed; named in error messages for the logs. */
-export type StoreOperation = "findByUsername" | "create" | "updatePasswordHash" | "deleteByUsername";
+export type StoreOperation =
+  | "findByUsername"
+  | "findByUsernameKey"
+  | "create"
+  | "updatePasswordHash"
+  | "deleteByUsername"
+  | "prepareUsernameKeys";
 
 const UNIQUE_VIOLATION = "23505";
 

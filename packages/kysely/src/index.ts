@@ -12,3 +12,4 @@ export {
 } from "./postgres.js";
 export { DEFAULT_TABLE_NAME, type UsersDatabase, type UsersTable } from "./schema.js";
 export { createKyselyUserStore, type KyselyUserStoreOptions } from "./store.js";
+export { inspectUsernameKeys, type UsernameKeysState } from "./username-keys.js";

@@ -17,6 +17,17 @@ export interface UsersTable {
   created_at: ColumnType<Date, never, never>;
   /** When the password hash last changed (or the row was created). */
   updated_at: ColumnType<Date, never, Date>;
+  /**
+   * The username's uniqueness key under the configured policy (unique when set). `NULL` on rows
+   * written by another app; the store fills those in at start-up.
+   */
+  username_key: ColumnType<string | null, string | undefined, string | null>;
+}
+
+/** `latchkey_<table>_settings`: what the store records about its table, such as the username key scheme. */
+export interface SettingsTable {
+  name: string;
+  value: string;
 }
 
 /** A Kysely database type holding Latchkey's users table under its default name. */
@@ -60,6 +71,11 @@ export function resolveTableName(tableName: string | undefined): string {
  */
 export function resolveSchemaName(schema: string): string {
   return assertIdentifier(schema, "schema", MAX_IDENTIFIER_LENGTH);
+}
+
+/** The settings table of one users table. */
+export function settingsTableName(tableName: string): string {
+  return `latchkey_${tableName}_settings`;
 }
 
 /** The Kysely migration bookkeeping tables for one users table, so several never share history. */

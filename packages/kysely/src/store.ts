@@ -1,7 +1,10 @@
-import type { StoredUser, UserStore } from "@latchkey/core";
-import { type Kysely, sql } from "kysely";
+import { findUsernameKeyConflicts, type StoredUser, UsernameKeyConflictError, type UserStore } from "@latchkey/core";
+import { type Kysely, sql, type Transaction } from "kysely";
 import { type StoreOperation, toStoreError } from "./errors.js";
-import { resolveTableName, type UsersDatabase } from "./schema.js";
+import { resolveTableName, type SettingsTable, settingsTableName, type UsersDatabase } from "./schema.js";
+
+/** The settings row that records which scheme the username keys were made under (read by `inspectUsernameKeys`). */
+const KEY_SCHEME_SETTING = "username_key_scheme";
 
 /** Options of {@link createKyselyUserStore}. */
 export interface KyselyUserStoreOptions {
@@ -28,8 +31,10 @@ function toStoredUser(row: UserRow): StoredUser {
  * Kysely instance on a Postgres dialect. Run {@link migrateToLatest} first.
  *
  * Every operation is one SQL statement. The unique index on `username` decides races, so two
- * concurrent sign-ups of one name give one row and one `USERNAME_TAKEN`. Usernames are compared
- * exactly as stored (core normalizes them first); `id` is the `SERIAL` integer as a string.
+ * concurrent sign-ups of one name give one row and one `USERNAME_TAKEN`; the one on `username_key`
+ * does the same for two names with one uniqueness key (`case-insensitive` and `confusable`
+ * policies). Usernames are compared exactly as stored (core normalizes them first); `id` is the
+ * `SERIAL` integer as a string.
  *
  * No driver error escapes: `create` throws {@link UsernameTakenError} (`USERNAME_TAKEN`) on a taken
  * username, and every operation throws {@link StoreUnavailableError} (`STORE_UNAVAILABLE`) when the
@@ -46,7 +51,8 @@ export function createKyselyUserStore(
   // The table's name is only known at run time; typing it as the default name lets every query be
   // checked against UsersTable while the SQL uses the real name.
   const table = resolveTableName(options.tableName) as "users";
-  const users = db as Kysely<UsersDatabase>;
+  const settings = settingsTableName(table) as "settings";
+  const users = db as Kysely<UsersDatabase & { settings: SettingsTable }>;
 
   async function run<T>(operation: StoreOperation, query: () => Promise<T>): Promise<T> {
     try {
@@ -68,11 +74,22 @@ export function createKyselyUserStore(
       });
     },
 
-    create({ username, passwordHash }) {
+    findByUsernameKey(usernameKey) {
+      return run("findByUsernameKey", async () => {
+        const row = await users
+          .selectFrom(table)
+          .select(["id", "username", "password"])
+          .where("username_key", "=", usernameKey)
+          .executeTakeFirst();
+        return row ? toStoredUser(row) : null;
+      });
+    },
+
+    create({ username, passwordHash, usernameKey = username }) {
       return run("create", async () => {
         const row = await users
           .insertInto(table)
-          .values({ username, password: passwordHash })
+          .values({ username, password: passwordHash, username_key: usernameKey })
           .returning(["id", "username", "password"])
           .executeTakeFirstOrThrow();
         return toStoredUser(row);
@@ -99,5 +116,77 @@ export function createKyselyUserStore(
         return result.numDeletedRows > 0n;
       });
     },
+
+    prepareUsernameKeys(scheme, keyOf) {
+      return run("prepareUsernameKeys", () =>
+        users.transaction().execute(async (trx) => {
+          // Writers wait while keys are made (reads go on), so no sign-up slips in with a stale key;
+          // a second instance starting at once waits here, then finds nothing to do.
+          await sql`lock table ${sql.table(table)} in share row exclusive mode`.execute(trx);
+          const recorded = await trx
+            .selectFrom(settings)
+            .select("value")
+            .where("name", "=", KEY_SCHEME_SETTING)
+            .executeTakeFirst();
+          if (recorded?.value === scheme) {
+            await fillMissingKeys(trx, scheme, keyOf);
+            return;
+          }
+          const rows = await trx.selectFrom(table).select(["id", "username"]).execute();
+          const conflicts = findUsernameKeyConflicts(
+            rows.map((row) => row.username),
+            keyOf,
+          );
+          if (conflicts.length > 0) throw new UsernameKeyConflictError(scheme, conflicts);
+          await trx.updateTable(table).set({ username_key: null }).where("username_key", "is not", null).execute();
+          await writeKeys(trx, rows, keyOf);
+          await trx
+            .insertInto(settings)
+            .values({ name: KEY_SCHEME_SETTING, value: scheme })
+            .onConflict((conflict) => conflict.column("name").doUpdateSet({ value: scheme }))
+            .execute();
+        }),
+      );
+    },
   };
+
+  type Trx = Transaction<UsersDatabase & { settings: SettingsTable }>;
+
+  /** Keys for rows another app inserted since the last start (their `username_key` is `NULL`). */
+  async function fillMissingKeys(trx: Trx, scheme: string, keyOf: (username: string) => string): Promise<void> {
+    const missing = await trx.selectFrom(table).select(["id", "username"]).where("username_key", "is", null).execute();
+    if (missing.length === 0) return;
+    const keys = missing.map((row) => keyOf(row.username));
+    const taken = await trx
+      .selectFrom(table)
+      .select(["username", "username_key"])
+      .where("username_key", "in", [...new Set(keys)])
+      .execute();
+    const conflicts = findUsernameKeyConflicts(
+      [...taken.map((row) => row.username), ...missing.map((row) => row.username)],
+      keyOf,
+    );
+    if (conflicts.length > 0) throw new UsernameKeyConflictError(scheme, conflicts);
+    await writeKeys(trx, missing, keyOf);
+  }
+
+  /** Sets `username_key` of each row, a few thousand rows per statement. */
+  async function writeKeys(
+    trx: Trx,
+    rows: readonly { id: number; username: string }[],
+    keyOf: (username: string) => string,
+  ): Promise<void> {
+    for (let start = 0; start < rows.length; start += KEY_BATCH) {
+      const batch = rows
+        .slice(start, start + KEY_BATCH)
+        .map((row) => ({ id: String(row.id), key: keyOf(row.username) }));
+      await sql`
+        update ${sql.table(table)} as u set username_key = v.key
+        from json_to_recordset(${JSON.stringify(batch)}::json) as v(id text, key text)
+        where u.id::text = v.id`.execute(trx);
+    }
+  }
 }
+
+/** Rows per key-writing statement. */
+const KEY_BATCH = 2000;

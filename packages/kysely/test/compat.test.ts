@@ -63,9 +63,16 @@ for (const backend of backends) {
       expect(rows).toEqual(before);
     });
 
-    it("adds created_at and updated_at, filled in for the existing row", async () => {
+    it("adds created_at, updated_at (filled in for the existing row) and a nullable username_key", async () => {
       const columns = await columnsOf(db, "users");
-      expect(columns.map((column) => column.name)).toEqual(["id", "username", "password", "created_at", "updated_at"]);
+      expect(columns.map((column) => column.name)).toEqual([
+        "id",
+        "username",
+        "password",
+        "created_at",
+        "updated_at",
+        "username_key",
+      ]);
       for (const name of ["created_at", "updated_at"]) {
         expect(columns.find((column) => column.name === name)).toMatchObject({
           type: "timestamp with time zone",

@@ -8,6 +8,8 @@ import { type AnyKysely, backends, postgresBackend, type TestDatabase, testDatab
 import { columnsOf, tableExists, usernameUniqueIndexes } from "./support/catalog.js";
 
 const HASH = "$2b$04$ykOe2isXSerd0ctNDkndoekUd7qxmq80Z.ykAaKZFzkfUyQb6tvci";
+/** Every migration Latchkey ships, in order. */
+const ALL_MIGRATIONS = ["0001_users", "0002_username_keys"];
 
 async function migrationFailure(promise: Promise<unknown>): Promise<MigrationFailedError> {
   try {
@@ -40,14 +42,16 @@ for (const backend of backends) {
 
     it("creates the original's table with Latchkey's timestamps when it is missing", async () => {
       const tableName = nextTableName();
-      expect(await migrateToLatest(db, { tableName })).toEqual(["0001_users"]);
+      expect(await migrateToLatest(db, { tableName })).toEqual(ALL_MIGRATIONS);
       expect(await columnsOf(db, tableName)).toEqual([
         { name: "id", type: "integer", nullable: false, default: `nextval('${tableName}_id_seq'::regclass)` },
         { name: "username", type: "character varying", nullable: false, default: null },
         { name: "password", type: "character varying", nullable: false, default: null },
         { name: "created_at", type: "timestamp with time zone", nullable: false, default: "now()" },
         { name: "updated_at", type: "timestamp with time zone", nullable: false, default: "now()" },
+        { name: "username_key", type: "character varying", nullable: true, default: null },
       ]);
+      expect(await tableExists(db, `latchkey_${tableName}_settings`)).toBe(true);
       expect(await usernameUniqueIndexes(db, tableName)).toEqual([`${tableName}_username_key`]);
     });
 
@@ -67,7 +71,7 @@ for (const backend of backends) {
       const { rows } = await sql<{
         name: string;
       }>`select name from ${sql.table(`latchkey_${tableName}_migration`)}`.execute(db);
-      expect(rows).toEqual([{ name: "0001_users" }]);
+      expect(rows).toEqual(ALL_MIGRATIONS.map((name) => ({ name })));
     });
 
     it("is harmless when run twice: nothing applied, nothing duplicated, rows kept", async () => {
@@ -86,14 +90,14 @@ for (const backend of backends) {
       const tableName = nextTableName();
       await migrateToLatest(db, { tableName });
       await sql`delete from ${sql.table(`latchkey_${tableName}_migration`)}`.execute(db);
-      expect(await migrateToLatest(db, { tableName })).toEqual(["0001_users"]);
+      expect(await migrateToLatest(db, { tableName })).toEqual(ALL_MIGRATIONS);
       expect(await usernameUniqueIndexes(db, tableName)).toHaveLength(1);
     });
 
     it("applies each migration once when several runs start at the same moment", async () => {
       const tableName = nextTableName();
       const applied = await Promise.all(Array.from({ length: 5 }, () => migrateToLatest(db, { tableName })));
-      expect(applied.flat()).toEqual(["0001_users"]);
+      expect(applied.flat()).toEqual(ALL_MIGRATIONS);
       expect(await usernameUniqueIndexes(db, tableName)).toHaveLength(1);
     });
 
@@ -154,7 +158,7 @@ for (const backend of backends) {
             await sql`set search_path to ${sql.id(database.schema)}`.execute(connection);
           }
         });
-        expect(await migrateToLatest(db, { tableName })).toEqual(["0001_users"]);
+        expect(await migrateToLatest(db, { tableName })).toEqual(ALL_MIGRATIONS);
         expect(await tableExists(db, `latchkey_${tableName}_migration`)).toBe(true);
       } finally {
         await sql`drop schema ${sql.id(other)} cascade`.execute(db);
@@ -193,10 +197,10 @@ if (testDatabaseUrl) {
       const pools = Array.from({ length: 4 }, () => postgres.openPool(database.schema));
       try {
         const applied = await Promise.all(pools.map((pool) => migrateToLatest(pool)));
-        expect(applied.flat()).toEqual(["0001_users"]);
+        expect(applied.flat()).toEqual(ALL_MIGRATIONS);
         expect(await usernameUniqueIndexes(database.db, "users")).toEqual(["users_username_key"]);
         const { rows } = await sql`select name from latchkey_users_migration`.execute(database.db);
-        expect(rows).toHaveLength(1);
+        expect(rows).toHaveLength(ALL_MIGRATIONS.length);
       } finally {
         await Promise.all(pools.map((pool) => pool.destroy()));
       }

@@ -1,8 +1,10 @@
+import { usernameKey, usernameKeyScheme } from "@latchkey/core";
 import { describeUserStoreContract } from "@latchkey/core/testing";
 import { type KyselyPlugin, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateToLatest } from "../src/migrate.js";
 import { createKyselyUserStore } from "../src/store.js";
+import { inspectUsernameKeys } from "../src/username-keys.js";
 import { type AnyKysely, backends, type TestDatabase } from "./support/backends.js";
 
 const HASH = "$2b$04$ykOe2isXSerd0ctNDkndoekUd7qxmq80Z.ykAaKZFzkfUyQb6tvci";
@@ -43,6 +45,50 @@ for (const backend of backends) {
     describeUserStoreContract(backend.name, async () => {
       const tableName = await freshTable();
       return { store: createKyselyUserStore(db, { tableName }) };
+    });
+
+    describe("username keys", () => {
+      const folded = (name: string) => usernameKey(name, "case-insensitive");
+      const scheme = usernameKeyScheme("case-insensitive");
+
+      it("records the scheme for inspectUsernameKeys, which also says whether the table is empty", async () => {
+        const tableName = await freshTable();
+        const store = createKyselyUserStore(db, { tableName });
+        expect(await inspectUsernameKeys(db, { tableName })).toEqual({ scheme: undefined, empty: true });
+        await store.create({ username: "JohnDoe", passwordHash: HASH });
+        await store.prepareUsernameKeys?.(scheme, folded);
+        expect(await inspectUsernameKeys(db, { tableName })).toEqual({ scheme, empty: false });
+      });
+
+      it("gives keys to rows another app inserted since, and refuses one that collides", async () => {
+        const tableName = await freshTable();
+        const store = createKyselyUserStore(db, { tableName });
+        await store.create({ username: "JohnDoe", passwordHash: HASH, usernameKey: "johndoe" });
+        await store.prepareUsernameKeys?.(scheme, folded);
+        // The original app (or psql) writes rows without a key.
+        await sql`insert into ${sql.table(tableName)} (username, password) values ('Alice', ${HASH})`.execute(db);
+        await store.prepareUsernameKeys?.(scheme, folded);
+        expect((await store.findByUsernameKey?.("alice"))?.username).toBe("Alice");
+        await sql`insert into ${sql.table(tableName)} (username, password) values ('JOHNDOE', ${HASH})`.execute(db);
+        await expect(store.prepareUsernameKeys?.(scheme, folded)).rejects.toMatchObject({
+          code: "USERNAME_KEY_CONFLICT",
+          conflicts: [["JohnDoe", "JOHNDOE"]],
+        });
+      });
+
+      it("makes keys for many users in batches", async () => {
+        const tableName = await freshTable();
+        await sql`
+          insert into ${sql.table(tableName)} (username, password)
+          select 'User' || n, ${HASH} from generate_series(1, 4500) as n`.execute(db);
+        const store = createKyselyUserStore(db, { tableName });
+        await store.prepareUsernameKeys?.(scheme, folded);
+        const { rows } = await sql<{ missing: number }>`
+          select count(*)::int as missing from ${sql.table(tableName)}
+          where username_key is distinct from lower(username)`.execute(db);
+        expect(rows).toEqual([{ missing: 0 }]);
+        expect((await store.findByUsernameKey?.("user4500"))?.username).toBe("User4500");
+      });
     });
 
     it("hands out the SERIAL id as its decimal string", async () => {

@@ -1,5 +1,6 @@
 import type { Migration } from "kysely";
 import { createUsersMigration } from "./0001_users.js";
+import { createUsernameKeysMigration } from "./0002_username_keys.js";
 
 /**
  * Latchkey's migrations for one users table, listed in code rather than read from a folder so
@@ -9,5 +10,6 @@ import { createUsersMigration } from "./0001_users.js";
 export function createLatchkeyMigrations(tableName: string): Record<string, Migration> {
   return {
     "0001_users": createUsersMigration(tableName),
+    "0002_username_keys": createUsernameKeysMigration(tableName),
   };
 }
