@@ -21,7 +21,7 @@ export {
   type LatchkeyRateLimitOptions,
 } from "./options.js";
 export { latchkey } from "./plugin.js";
-export { latchkeyRedactPaths } from "./redact.js";
+export { type LoggedError, latchkeyRedactPaths, latchkeySerializers, redactUrl } from "./redact.js";
 export type {
   AuthenticateHook,
   LatchkeyDecorator,

@@ -1,4 +1,5 @@
 import {
+  assertStoreSupportsUniqueness,
   createBcryptHasher,
   createTokenService,
   DEFAULT_BCRYPT_COST,
@@ -91,7 +92,11 @@ export interface LatchkeyOptions {
   bcryptCost?: number | undefined;
   /** A custom {@link PasswordHasher} in place of bcrypt. Exclusive with `bcryptCost`. */
   hasher?: PasswordHasher | undefined;
-  /** Username length limits. Default 1..150 characters. */
+  /**
+   * Username lengths (default 1..150 characters) and `uniqueness`: `exact` (default, the
+   * original's), `case-insensitive` or `confusable` (needs a store with username keys, such as the
+   * Kysely and memory stores; their keys are brought up to date when the plugin registers).
+   */
   usernamePolicy?: UsernamePolicy | undefined;
   /** Password rules for new users. Default: at least 8 characters (and at most 72 bytes with bcrypt). */
   passwordPolicy?: PasswordPolicy | undefined;
@@ -390,6 +395,7 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
   let passwordPolicy: Required<PasswordPolicy>;
   try {
     usernamePolicy = resolveUsernamePolicy(options.usernamePolicy);
+    assertStoreSupportsUniqueness(options.store, usernamePolicy.uniqueness);
   } catch (error) {
     return rethrowWithPrefix(error, "usernamePolicy");
   }

@@ -1,7 +1,7 @@
 import fastifyFormbody from "@fastify/formbody";
 import fastifyJwt from "@fastify/jwt";
 import { TypeBoxValidatorCompiler } from "@fastify/type-provider-typebox";
-import { type AccessTokenClaims, InvalidOptionsError } from "@latchkey/core";
+import { type AccessTokenClaims, InvalidOptionsError, usernameKey, usernameKeyScheme } from "@latchkey/core";
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import fp from "fastify-plugin";
 import { createAuthenticate } from "./authenticate.js";
@@ -50,8 +50,21 @@ async function registerRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOp
   );
 }
 
+/**
+ * Brings the store's username keys up to date with the uniqueness policy before any request, so
+ * sign-ups and logins never meet keys of another policy. Fails start-up with
+ * `USERNAME_KEY_CONFLICT` if existing users would merge under it.
+ */
+async function prepareUsernameKeys(resolved: ResolvedLatchkeyOptions): Promise<void> {
+  const { store, usernamePolicy } = resolved;
+  if (store.prepareUsernameKeys === undefined) return;
+  const { uniqueness } = usernamePolicy;
+  await store.prepareUsernameKeys(usernameKeyScheme(uniqueness), (name) => usernameKey(name, uniqueness));
+}
+
 const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
   const resolved = resolveLatchkeyOptions(options, app.log);
+  await prepareUsernameKeys(resolved);
   await registerJwt(app, resolved);
   const decorator: LatchkeyDecorator = Object.freeze({
     tokens: resolved.tokens,

@@ -23,3 +23,91 @@ export const latchkeyRedactPaths: readonly string[] = Object.freeze([
   "passwordHash",
   "*.passwordHash",
 ]);
+
+// Query parameters whose values are credentials wherever they appear (OAuth's `access_token` in
+// a URL, RFC 6750 section 2.3; reset codes; API keys), by any part of their name.
+const SECRET_PARAMETER = /token|pass|secret|key|code|session|auth|jwt|sig|credential/i;
+// A JWT anywhere in a URL, whatever the parameter is called.
+const JWT_SHAPED = /eyJ[\w-]*\.[\w-]+\.[\w-]*/g;
+const REDACTED = "[redacted]";
+
+/**
+ * A request URL as it may be logged: the value of every query parameter named like a credential
+ * replaced, and anything shaped like a JWT replaced wherever it is. Path and other parameters stay.
+ */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf("?");
+  if (queryStart === -1) return url.replace(JWT_SHAPED, REDACTED);
+  const path = url.slice(0, queryStart).replace(JWT_SHAPED, REDACTED);
+  const query = url
+    .slice(queryStart + 1)
+    .split("&")
+    .map((pair) => {
+      const equals = pair.indexOf("=");
+      if (equals === -1) return pair.replace(JWT_SHAPED, REDACTED);
+      const name = pair.slice(0, equals);
+      let decodedName = name;
+      try {
+        decodedName = decodeURIComponent(name.replaceAll("+", " "));
+      } catch {}
+      return SECRET_PARAMETER.test(decodedName) ? `${name}=${REDACTED}` : pair.replace(JWT_SHAPED, REDACTED);
+    })
+    .join("&");
+  return `${path}?${query}`;
+}
+
+/** An error as {@link latchkeySerializers} logs it. */
+export interface LoggedError {
+  type?: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string;
+  statusCode?: number;
+  cause?: LoggedError;
+}
+
+interface LoggableRequest {
+  method: string;
+  url: string;
+  version?: string | undefined;
+  host?: string | undefined;
+  hostname?: string | undefined;
+  ip?: string | undefined;
+  socket?: { remotePort?: number | undefined } | undefined;
+}
+
+/**
+ * pino serializers for a Fastify logger that keep credentials out of every log level:
+ *
+ * - `req`: Fastify's default request fields, with the URL passed through {@link redactUrl}, so a
+ *   `?access_token=` in a link is not written at `info`.
+ * - `err`: type, message, stack and code only. Node's HTTP parser attaches the raw bytes it
+ *   received to a client error (`rawPacket`), which Fastify logs at `trace`: a bearer token or a
+ *   form password of a malformed request would be written out whole.
+ *
+ * Use them as `Fastify({ logger: { serializers: latchkeySerializers, redact: [...latchkeyRedactPaths] } })`.
+ */
+export const latchkeySerializers = Object.freeze({
+  req(request: LoggableRequest) {
+    return {
+      method: request.method,
+      url: redactUrl(request.url),
+      version: request.version,
+      host: request.host ?? request.hostname,
+      remoteAddress: request.ip,
+      remotePort: request.socket?.remotePort,
+    };
+  },
+  err(error: unknown): LoggedError {
+    if (!(error instanceof Error)) return { message: String(error) };
+    const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
+    return {
+      type: error.name,
+      message: error.message,
+      stack: error.stack,
+      ...(typeof code === "string" && { code }),
+      ...(typeof statusCode === "number" && { statusCode }),
+      ...(error.cause !== undefined && { cause: latchkeySerializers.err(error.cause) }),
+    };
+  },
+});

@@ -1,7 +1,7 @@
 import { createMemoryUserStore, createTokenService } from "@latchkey/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { latchkeyRedactPaths } from "../src/index.js";
+import { latchkeyRedactPaths, latchkeySerializers, redactUrl } from "../src/index.js";
 import { buildApp, type CapturedLog, expectStatus, getMe, logIn, SECRET, signUp } from "./fixtures/app.js";
 
 const PASSWORD = "correct-horse-battery-staple";
@@ -82,5 +82,34 @@ describe("logs", () => {
     const secrets = await fullFlow();
     expect(log.lines.filter((line) => line.msg === "latchkey: request refused").length).toBeGreaterThan(5);
     for (const secret of secrets) expect(log.text()).not.toContain(secret);
+  });
+});
+
+describe("redactUrl", () => {
+  it("hides the values of query parameters named like credentials, and JWTs anywhere", () => {
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJKb2huIn0.c2lnbmF0dXJl";
+    expect(redactUrl(`/users/me?access_token=${jwt}&page=2`)).toBe("/users/me?access_token=[redacted]&page=2");
+    expect(redactUrl("/reset?code=123456&Password=hunter2&api_key=k&client_secret=s")).toBe(
+      "/reset?code=[redacted]&Password=[redacted]&api_key=[redacted]&client_secret=[redacted]",
+    );
+    expect(redactUrl(`/callback?state=abc&x=${jwt}`)).toBe("/callback?state=abc&x=[redacted]");
+    expect(redactUrl(`/t/${jwt}`)).toBe("/t/[redacted]");
+    expect(redactUrl("/users/me?sort=name")).toBe("/users/me?sort=name");
+    expect(redactUrl("/a?access%5Ftoken=x&%E0%A4%A=1")).toBe("/a?access%5Ftoken=[redacted]&%E0%A4%A=1");
+  });
+});
+
+describe("latchkeySerializers", () => {
+  it("log a request's URL redacted and an error without the raw bytes Node attached", () => {
+    const logged = latchkeySerializers.req({ method: "GET", url: "/users/me?access_token=secret-value", ip: "::1" });
+    expect(logged).toMatchObject({ method: "GET", url: "/users/me?access_token=[redacted]", remoteAddress: "::1" });
+    const parseError = Object.assign(new Error("Parse Error: Invalid header value char"), {
+      code: "HPE_INVALID_HEADER_TOKEN",
+      rawPacket: Buffer.from("POST /token HTTP/1.1\r\nAuthorization: Bearer secret-token\r\n\r\npassword=hunter2"),
+    });
+    const text = JSON.stringify(latchkeySerializers.err(parseError));
+    expect(text).toContain("HPE_INVALID_HEADER_TOKEN");
+    expect(text).not.toContain("secret-token");
+    expect(text).not.toContain("hunter2");
   });
 });

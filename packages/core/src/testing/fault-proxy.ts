@@ -13,6 +13,12 @@ export interface FaultProxy {
   /** Accepts connections but never answers, like a server that hangs or a black-holed route. */
   stall(): void;
   /**
+   * Holds everything sent either way on the open connections (and makes new ones stall), like a
+   * server process that stopped (SIGSTOP) or a link that stopped passing packets. `restore()`
+   * delivers what was held, in order, as such a server does when it resumes.
+   */
+  freeze(): void;
+  /**
    * Passes on the server's closing of a connection only after `ms`, as a slow network would, so
    * the client can still send on a connection the server has already ended.
    */
@@ -38,7 +44,9 @@ function listen(server: Server, port: number): Promise<number> {
 export async function startFaultProxy(targetHost: string, targetPort: number): Promise<FaultProxy> {
   const clients = new Set<Socket>();
   const upstreams = new Set<Socket>();
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
   let stalled = false;
+  let frozen = false;
   let serverCloseDelayMs = 0;
 
   const server = createServer((client) => {
@@ -54,15 +62,31 @@ export async function startFaultProxy(targetHost: string, targetPort: number): P
       else client.destroy();
     });
     upstream.on("error", () => {});
-    client.on("close", () => upstream.destroy());
+    const pair = { client, upstream };
+    pairs.add(pair);
+    client.on("close", () => {
+      pairs.delete(pair);
+      upstream.destroy();
+    });
     client.pipe(upstream);
     upstream.pipe(client, { end: false });
   });
 
   const port = await listen(server, 0);
 
+  // Unpiped streams stop flowing and buffer what arrives; piping again delivers it in order.
+  function thaw(): void {
+    if (!frozen) return;
+    frozen = false;
+    for (const { client, upstream } of pairs) {
+      client.pipe(upstream);
+      upstream.pipe(client, { end: false });
+    }
+  }
+
   async function cut(): Promise<void> {
     stalled = false;
+    frozen = false;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of clients) socket.resetAndDestroy();
     for (const socket of upstreams) socket.destroy();
@@ -75,11 +99,21 @@ export async function startFaultProxy(targetHost: string, targetPort: number): P
     stall() {
       stalled = true;
     },
+    freeze() {
+      stalled = true;
+      if (frozen) return;
+      frozen = true;
+      for (const { client, upstream } of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+      }
+    },
     delayServerClose(ms) {
       serverCloseDelayMs = ms;
     },
     async restore() {
       stalled = false;
+      thaw();
       serverCloseDelayMs = 0;
       if (!server.listening) await listen(server, port);
     },

@@ -5,6 +5,12 @@ export interface Count {
   resetInMs: number;
 }
 
+/** What {@link CounterStore.take} did. */
+export interface Taken extends Count {
+  /** Whether one was taken (the count was below `max`); when not, nothing changed. */
+  taken: boolean;
+}
+
 /**
  * Fixed-window counters keyed by string: what the rate limits and the per-username failure
  * count are built on. Implementations never reject: a limiter that fails must degrade, not
@@ -13,6 +19,13 @@ export interface Count {
 export interface CounterStore {
   /** Adds one and returns the new count; the first increment starts a window of `windowMs`. */
   increment(key: string, windowMs: number): Promise<Count>;
+  /**
+   * Adds one only if the count is below `max`, in one atomic step, so that attempts sent at the
+   * same moment cannot all pass a check made before any of them was counted.
+   */
+  take(key: string, max: number, windowMs: number): Promise<Taken>;
+  /** Gives one back (an attempt that ended without a verdict); never below zero, window unchanged. */
+  giveBack(key: string): Promise<void>;
   /** The count without changing it. */
   peek(key: string): Promise<Count>;
   /** Forgets the key. */
@@ -48,20 +61,39 @@ export function createMemoryCounterStore(capacity = MEMORY_COUNTER_CAPACITY): Co
     }
     return entry;
   };
+  const open = (key: string, windowMs: number, now: number) => {
+    let entry = live(key, now);
+    if (entry === undefined) {
+      if (windows.size >= capacity) {
+        const oldest = windows.keys().next().value;
+        if (oldest !== undefined) windows.delete(oldest);
+      }
+      entry = { count: 0, resetAt: now + windowMs };
+      windows.set(key, entry);
+    }
+    return entry;
+  };
   return {
     async increment(key, windowMs) {
       const now = Date.now();
-      let entry = live(key, now);
-      if (entry === undefined) {
-        if (windows.size >= capacity) {
-          const oldest = windows.keys().next().value;
-          if (oldest !== undefined) windows.delete(oldest);
-        }
-        entry = { count: 0, resetAt: now + windowMs };
-        windows.set(key, entry);
-      }
+      const entry = open(key, windowMs, now);
       entry.count += 1;
       return { count: entry.count, resetInMs: entry.resetAt - now };
+    },
+    // No await between the check and the count: atomic within the process.
+    async take(key, max, windowMs) {
+      const now = Date.now();
+      const current = live(key, now);
+      if (current !== undefined && current.count >= max) {
+        return { taken: false, count: current.count, resetInMs: current.resetAt - now };
+      }
+      const entry = current ?? open(key, windowMs, now);
+      entry.count += 1;
+      return { taken: true, count: entry.count, resetInMs: entry.resetAt - now };
+    },
+    async giveBack(key) {
+      const entry = live(key, Date.now());
+      if (entry !== undefined && entry.count > 0) entry.count -= 1;
     },
     async peek(key) {
       const now = Date.now();
@@ -80,6 +112,24 @@ if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 local t = redis.call('PTTL', KEYS[1])
 if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end
 return {c, t}`;
+// The check and the count in one script: Redis runs scripts one at a time, so this is atomic across
+// every instance. Returns {taken (0/1), count, ttl}.
+const TAKE = `local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if c >= tonumber(ARGV[2]) then
+  local t = redis.call('PTTL', KEYS[1])
+  if t < 0 then t = 0 end
+  return {0, c, t}
+end
+c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local t = redis.call('PTTL', KEYS[1])
+if t < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) t = tonumber(ARGV[1]) end
+return {1, c, t}`;
+// DECR keeps the key's expiry; a key that has expired meanwhile is left alone.
+const GIVE_BACK = `local c = tonumber(redis.call('GET', KEYS[1]) or '0')
+if c > 0 then redis.call('DECR', KEYS[1]) end
+return 1`;
+const PING = "return 1";
 const PEEK = `local c = redis.call('GET', KEYS[1])
 if not c then return {0, 0} end
 local t = redis.call('PTTL', KEYS[1])
@@ -94,16 +144,10 @@ export interface RedisCounterStoreOptions {
   fallback: CounterStore;
   /** A command slower than this counts as an outage. */
   timeoutMs: number;
+  /** While Redis is out, how often to try it again in the background. Default 1000 ms. */
+  probeIntervalMs?: number;
   /** Called when Redis stops answering (`error`) and when it answers again (`undefined`). */
   onAvailabilityChange?: (error: Error | undefined) => void;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function toCount(reply: unknown): Count {
@@ -111,38 +155,115 @@ function toCount(reply: unknown): Count {
   return { count: Number(count) || 0, resetInMs: Math.max(0, Number(ttl) || 0) };
 }
 
+function toTaken(reply: unknown): Taken {
+  const [taken, count, ttl] = Array.isArray(reply) ? reply : [];
+  return { taken: Number(taken) === 1, count: Number(count) || 0, resetInMs: Math.max(0, Number(ttl) || 0) };
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+/** Resolves with the promise's value, or with {@link TIMED_OUT} after `ms`. */
+function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
- * Counters shared by every instance through Redis. While Redis is down (client not `ready`, a
- * command failing or slower than `timeoutMs`) each call is answered by `fallback`, this
- * instance's memory: the limits keep holding per instance, so an outage neither locks every user
- * out (fail closed) nor lifts the limits (fail open). Counts made during the outage are not
+ * Counters shared by every instance through Redis. While Redis is out (client not `ready`, a
+ * command failing, or one slower than `timeoutMs`) every call is answered at once by `fallback`,
+ * this instance's memory: the limits keep holding per instance, so an outage neither locks every
+ * user out (fail closed) nor lifts the limits (fail open). Counts made during the outage are not
  * carried over to Redis when it returns.
+ *
+ * A Redis that accepts connections but stops answering costs one `timeoutMs` wait, once: after
+ * the first timeout no request waits on Redis again until a background probe (every
+ * `probeIntervalMs`) gets an answer. A command that timed out may still run when Redis resumes;
+ * if it reports that it counted, the count is given back, so an attempt counted in memory
+ * is never counted in Redis as well.
  */
 export function createRedisCounterStore(redis: RedisClientLike, options: RedisCounterStoreOptions): CounterStore {
   const { namespace, fallback, timeoutMs, onAvailabilityChange } = options;
-  let down = false;
-  const run = async <T>(command: () => Promise<T>, otherwise: () => Promise<T>): Promise<T> => {
-    try {
-      if (redis.status !== "ready") throw new Error(`Redis connection is ${redis.status}`);
-      const result = await withTimeout(command(), timeoutMs);
-      if (down) {
-        down = false;
-        onAvailabilityChange?.(undefined);
-      }
-      return result;
-    } catch (error) {
-      if (!down) {
-        down = true;
-        onAvailabilityChange?.(error instanceof Error ? error : new Error(String(error)));
-      }
-      return otherwise();
+  const probeIntervalMs = options.probeIntervalMs ?? 1000;
+  let out = false;
+  let probe: NodeJS.Timeout | undefined;
+
+  const goOut = (error: Error) => {
+    if (out) return;
+    out = true;
+    onAvailabilityChange?.(error);
+    probe = setInterval(() => void tryAgain(), probeIntervalMs);
+    probe.unref();
+  };
+  const tryAgain = async () => {
+    if (redis.status !== "ready") return;
+    const answer = await within(
+      redis.eval(PING, 0).then(
+        () => true,
+        () => false,
+      ),
+      timeoutMs,
+    );
+    if (answer === true && out) {
+      out = false;
+      clearInterval(probe);
+      onAvailabilityChange?.(undefined);
     }
   };
+
+  /**
+   * Runs `command` on Redis unless it is out, else (or on failure or timeout) `otherwise`.
+   * `undo`, when given, reverses a command that timed out but completed later.
+   */
+  const run = async <T>(
+    command: () => Promise<T>,
+    otherwise: () => Promise<T>,
+    undo?: (late: T) => Promise<unknown> | undefined,
+  ): Promise<T> => {
+    if (out) return otherwise();
+    if (redis.status !== "ready") {
+      goOut(new Error(`Redis connection is ${redis.status}`));
+      return otherwise();
+    }
+    const pending = command();
+    let result: T | typeof TIMED_OUT;
+    try {
+      result = await within(pending, timeoutMs);
+    } catch (error) {
+      goOut(error instanceof Error ? error : new Error(String(error)));
+      return otherwise();
+    }
+    if (result !== TIMED_OUT) return result;
+    goOut(new Error(`Redis did not answer within ${timeoutMs} ms`));
+    if (undo !== undefined) {
+      pending.then(
+        (late) => undo(late)?.catch(() => {}),
+        () => {},
+      );
+    }
+    return otherwise();
+  };
+
+  const giveBackInRedis = (key: string) => redis.eval(GIVE_BACK, 1, namespace + key);
   return {
     increment: (key, windowMs) =>
       run(
         async () => toCount(await redis.eval(INCREMENT, 1, namespace + key, windowMs)),
         () => fallback.increment(key, windowMs),
+        () => giveBackInRedis(key),
+      ),
+    take: (key, max, windowMs) =>
+      run(
+        async () => toTaken(await redis.eval(TAKE, 1, namespace + key, windowMs, max)),
+        () => fallback.take(key, max, windowMs),
+        (late) => (late.taken ? giveBackInRedis(key) : undefined),
+      ),
+    giveBack: (key) =>
+      run(
+        async () => void (await giveBackInRedis(key)),
+        () => fallback.giveBack(key),
       ),
     peek: (key) =>
       run(

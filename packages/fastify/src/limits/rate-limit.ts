@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import fastifyRateLimit, { type FastifyRateLimitStore } from "@fastify/rate-limit";
+import { normalizeLoginName, type UsernameUniqueness, usernameKey } from "@latchkey/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { Address6 } from "ip-address";
 import { RateLimitedError } from "../errors.js";
 import type { ResolvedRateLimits } from "../options.js";
 import type { CounterStore } from "./counters.js";
@@ -31,14 +34,39 @@ function rateLimitStoreOver(counters: CounterStore): new () => FastifyRateLimitS
   };
 }
 
+/** Bits of an IPv6 address that name one client: a /64 is what one site or one phone is handed. */
+const IPV6_CLIENT_PREFIX = 64;
+
+/**
+ * The per-address counter key of a client: `request.ip` (the client as far as the host's
+ * `trustProxy` says) when it is an IP address, else the socket's peer; IPv4 as it is (also when
+ * written IPv4-mapped, `::ffff:10.0.0.1`), IPv6 cut to its /64, since anyone holding one IPv6
+ * address holds the 2^64 around it. A value forwarded by a proxy is never used as it is, so a
+ * header cannot mint a fresh key per request or make a key of any size.
+ */
+export function clientAddressKey(request: Pick<FastifyRequest, "ip" | "socket">): string {
+  const forwarded = request.ip;
+  const address = isIP(forwarded) !== 0 ? forwarded : (request.socket?.remoteAddress ?? "");
+  const family = isIP(address);
+  if (family === 4) return address;
+  if (family === 6) {
+    const parsed = new Address6(address);
+    if (parsed.is4()) return parsed.to4().correctForm();
+    return new Address6(`${parsed.correctForm()}/${IPV6_CLIENT_PREFIX}`).startAddress().correctForm();
+  }
+  // No address at all (a unix socket, a test's inject without one): one shared bucket.
+  return "unknown";
+}
+
 /**
  * Registers `@fastify/rate-limit` in the routes' scope, counting in Latchkey's counters, with
  * refusals as `RATE_LIMITED` errors so they leave through the plugin's error table. The key is
- * `request.ip`, which is the client only as far as the host's `trustProxy` says so.
+ * {@link clientAddressKey}.
  */
 export async function registerRateLimit(scope: FastifyInstance, limits: ResolvedRateLimits): Promise<void> {
   await scope.register(fastifyRateLimit, {
     global: false,
+    keyGenerator: clientAddressKey,
     store: rateLimitStoreOver(limits.counters),
     errorResponseBuilder: (_request, context) =>
       new RateLimitedError("requests from this address", Math.ceil(context.ttl / 1000)),
@@ -52,37 +80,39 @@ export function routeRateLimit(rule: RateLimitRule | undefined, groupId: string)
 }
 
 /**
- * The counter key of a username: NFC-normalized (as the store does) and hashed, so every spelling
- * of one user shares a counter, keys have a fixed size whatever is sent, and usernames are not
- * written to Redis in clear.
+ * The counter key of a login name: the name as login reads it (trimmed, NFC) turned into its
+ * uniqueness key, so every spelling that reaches one account shares one counter, then hashed, so
+ * keys have a fixed size whatever is sent and names are not written to Redis in clear.
  */
-export function usernameKey(username: string): string {
-  const name = typeof username === "string" ? username.normalize("NFC") : "";
+export function loginNameCounterKey(username: string, uniqueness: UsernameUniqueness): string {
+  const name = typeof username === "string" ? usernameKey(normalizeLoginName(username), uniqueness) : "";
   return `user:${createHash("sha256").update(name).digest("base64url")}`;
 }
 
 /**
- * Failed logins per username. `refuseIfLocked` runs before any bcrypt work, so guessing at a
- * locked username costs the server one counter read. Checking and counting are separate steps:
- * concurrent guesses may overshoot `max` by the number in flight, which the per-address limit
- * and the hashing queue bound.
+ * Failed logins per username. `takeAttempt` runs before any bcrypt work and counts the attempt
+ * in the same atomic step as it checks the limit, so guesses sent at once (to one instance or,
+ * through Redis, to several) cannot all pass the check: at most `max` reach bcrypt per window.
+ * A success clears the count; an attempt that ended without a verdict (the store or the hasher
+ * refused to work) is given back; a failure stays counted.
  */
-export function createLoginFailureGuard(limits: ResolvedRateLimits) {
+export function createLoginFailureGuard(limits: ResolvedRateLimits, uniqueness: UsernameUniqueness) {
   const rule = limits.loginFailuresPerUsername;
   const { counters } = limits;
+  const keyOf = (username: string) => loginNameCounterKey(username, uniqueness);
   return {
-    async refuseIfLocked(request: FastifyRequest): Promise<void> {
+    async takeAttempt(request: FastifyRequest): Promise<void> {
       if (rule === undefined) return;
       const username = (request.body as { username?: unknown } | undefined)?.username;
       if (typeof username !== "string") return;
-      const { count, resetInMs } = await counters.peek(usernameKey(username));
-      if (count >= rule.max) throw new RateLimitedError("failed logins for this username", resetInMs / 1000);
+      const { taken, resetInMs } = await counters.take(keyOf(username), rule.max, rule.timeWindowSeconds * 1000);
+      if (!taken) throw new RateLimitedError("failed logins for this username", resetInMs / 1000);
     },
-    async recordFailure(username: string): Promise<void> {
-      if (rule !== undefined) await counters.increment(usernameKey(username), rule.timeWindowSeconds * 1000);
+    async giveBack(username: string): Promise<void> {
+      if (rule !== undefined) await counters.giveBack(keyOf(username));
     },
-    async recordSuccess(username: string): Promise<void> {
-      if (rule !== undefined) await counters.reset(usernameKey(username));
+    async clear(username: string): Promise<void> {
+      if (rule !== undefined) await counters.reset(keyOf(username));
     },
   };
 }

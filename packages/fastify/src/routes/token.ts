@@ -52,7 +52,7 @@ async function refuseOtherGrantTypes(request: FastifyRequest): Promise<void> {
 export async function registerTokenRoute(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const { store, hasher, usernamePolicy, tokens, hooks } = resolved;
-  const guard = createLoginFailureGuard(resolved.rateLimits);
+  const guard = createLoginFailureGuard(resolved.rateLimits, usernamePolicy.uniqueness);
   const config = routeRateLimit(resolved.rateLimits.tokenPerAddress, "latchkey-token");
 
   typed.post(
@@ -63,7 +63,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       onRequest: requireContentType(FORM),
       preValidation: refuseOtherGrantTypes,
       // After validation, so the username is a string; before the handler, so a locked name costs no bcrypt.
-      preHandler: guard.refuseIfLocked,
+      preHandler: guard.takeAttempt,
       // A token endpoint: every failure, from the content type to the database, speaks OAuth too.
       errorHandler: (error, request, reply) =>
         sendError(request, reply, error, resolved, { oauth: true, invalidGrantStatus: resolved.invalidGrantStatus }),
@@ -71,14 +71,20 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
     },
     async (request, reply) => {
       const { username, password } = request.body;
-      const user = await authenticateUser(store, username, password, {
-        hasher,
-        usernamePolicy,
-        onRehashError: (error) =>
-          request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
-      });
+      let user: Awaited<ReturnType<typeof authenticateUser>>;
+      try {
+        user = await authenticateUser(store, username, password, {
+          hasher,
+          usernamePolicy,
+          onRehashError: (error) =>
+            request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
+        });
+      } catch (error) {
+        // No verdict (store down, hashing overloaded): the attempt guessed nothing.
+        await guard.giveBack(username);
+        throw error;
+      }
       if (user === null) {
-        await guard.recordFailure(username);
         await emitEvent(request, "onLoginFailed", hooks.onLoginFailed, {
           ...eventContext(request),
           username,
@@ -86,7 +92,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
         });
         throw new InvalidCredentialsError();
       }
-      await guard.recordSuccess(username);
+      await guard.clear(username);
       const accessToken = await tokens.createAccessToken({ sub: user.username });
       await emitEvent(request, "onLogin", hooks.onLogin, {
         ...eventContext(request),

@@ -6,7 +6,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LatchkeyRateLimitOptions } from "../../src/index.js";
 import { buildApp, FORM_HEADERS, JSON_HEADERS, logIn } from "../fixtures/app.js";
-import { createSlowHasher } from "../fixtures/slow-hasher.js";
+import { createSlowHasher, until } from "../fixtures/slow-hasher.js";
 
 const REDIS_PORT = 6379;
 
@@ -126,6 +126,50 @@ describe("rate limits in memory", () => {
     expect((await logIn(app, "alice", "correct horse")).statusCode).toBe(200);
   });
 
+  it("lets at most max concurrent wrong guesses for one username through to bcrypt", async () => {
+    const { app, hasher } = await appWith({
+      tokenPerAddress: false,
+      loginFailuresPerUsername: { max: 10, timeWindowSeconds: 900 },
+    });
+    const results = await Promise.all(Array.from({ length: 45 }, (_, i) => logIn(app, "alice", `guess ${i}`)));
+    expect(hasher.calls.verify).toBe(10);
+    expect(results.filter((response) => response.statusCode === 401)).toHaveLength(10);
+    expect(results.filter((response) => response.statusCode === 429)).toHaveLength(35);
+  });
+
+  it("gives the attempt back when a login ends without a verdict (hashing overloaded)", async () => {
+    const store = createMemoryUserStore();
+    const hasher = createSlowHasher();
+    await store.create({ username: "alice", passwordHash: "fake$correct horse" });
+    const { app } = await buildApp({
+      store,
+      bcryptCost: undefined,
+      hasher,
+      maxConcurrentHashes: 1,
+      maxQueuedHashes: 0,
+      rateLimit: { tokenPerAddress: false, loginFailuresPerUsername: { max: 2, timeWindowSeconds: 900 } },
+    });
+    closers.push(() => app.close());
+    const first = logIn(app, "bob", "x");
+    await until(() => hasher.pending === 1);
+    // The one slot is busy: these are refused with 503 before any verification, three times.
+    for (let i = 0; i < 3; i += 1) expect((await logIn(app, "alice", "wrong")).statusCode).toBe(503);
+    hasher.releaseAll({ open: true });
+    await first;
+    // None of the three counted: alice still has both of her attempts.
+    expect(await statuses(3, () => logIn(app, "alice", "wrong"))).toEqual([401, 401, 429]);
+  });
+
+  it("counts a name typed with white space around it or in another case as the same account's", async () => {
+    const { app } = await appWith({
+      tokenPerAddress: false,
+      loginFailuresPerUsername: { max: 2, timeWindowSeconds: 900 },
+    });
+    await logIn(app, "alice ", "wrong");
+    await logIn(app, " alice", "wrong");
+    expect((await logIn(app, "alice", "correct horse")).statusCode).toBe(429);
+  });
+
   it("rateLimit: false turns every limit off", async () => {
     const { app } = await appWith(false as never);
     expect(new Set(await statuses(30, () => logIn(app, "alice", "wrong")))).toEqual(new Set([401]));
@@ -202,8 +246,85 @@ describe("rate limits shared through Redis", () => {
 
     await proxy.restore();
     await ready(redis);
+    // Requests stay on memory until the background probe (every second) gets an answer.
+    await eventually(() => log.lines.some((line) => /Redis available again/.test(String(line.msg))), 3000);
     // Back on Redis, which still holds the 2 from before: one more, then refused.
     expect(await statuses(2, () => logInFrom(app, "10.3.3.3", "alice", "correct horse"))).toEqual([200, 429]);
-    expect(log.lines.some((line) => /Redis available again/.test(String(line.msg)))).toBe(true);
+  });
+
+  it("with Redis hung, waits for it once, then counts in memory; what timed out is not counted twice", async () => {
+    const proxy = await startFaultProxy("127.0.0.1", REDIS_PORT);
+    closers.push(() => proxy.close());
+    const redis = connect(proxy.port);
+    await ready(redis);
+    const evals = countEvals(redis);
+    const redisNamespace = namespace();
+    const { app, log } = await appWith({
+      tokenPerAddress: { max: 100, timeWindowSeconds: 60 },
+      loginFailuresPerUsername: { max: 100, timeWindowSeconds: 900 },
+      redis,
+      redisNamespace,
+      redisTimeoutMs: 200,
+    });
+    expect((await logInFrom(app, "10.4.4.4", "alice", "wrong")).statusCode).toBe(401);
+
+    proxy.freeze();
+    const sentBefore = evals.count;
+    const started = performance.now();
+    expect(new Set(await statuses(20, () => logInFrom(app, "10.4.4.4", "alice", "wrong")))).toEqual(new Set([401]));
+    const elapsed = performance.now() - started;
+    // One command met the timeout; nothing else was sent to the hung Redis.
+    expect(evals.count - sentBefore).toBe(1);
+    expect(elapsed).toBeLessThan(20 * 200);
+    expect(log.lines.some((line) => /Redis unavailable/.test(String(line.msg)))).toBe(true);
+
+    proxy.restore();
+    await eventually(() => log.lines.some((line) => /Redis available again/.test(String(line.msg))), 3000);
+    // Redis ran the timed-out command when it resumed and was told to give it back: it holds the
+    // counts from before the hang only (1 request, 1 failed login), as if the hang never happened.
+    const counts = await redis.eval(
+      "local r = {} for _,k in ipairs(redis.call('KEYS', ARGV[1])) do table.insert(r, redis.call('GET', k)) end return r",
+      0,
+      `${redisNamespace}*`,
+    );
+    expect((counts as string[]).map(Number)).toEqual([1, 1]);
+  });
+
+  it("lets at most max concurrent wrong guesses for one username through to bcrypt, across instances", async () => {
+    const redisNamespace = namespace();
+    const clients = [connect(REDIS_PORT), connect(REDIS_PORT), connect(REDIS_PORT)];
+    await Promise.all(clients.map(ready));
+    const rules = { tokenPerAddress: false as const, loginFailuresPerUsername: { max: 10, timeWindowSeconds: 900 } };
+    const instances: Awaited<ReturnType<typeof appWith>>[] = [];
+    for (const redis of clients) instances.push(await appWith({ ...rules, redis, redisNamespace }));
+    const results = await Promise.all(
+      Array.from({ length: 45 }, (_, i) =>
+        logIn((instances[i % 3] as { app: FastifyInstance }).app, "alice", `guess ${i}`),
+      ),
+    );
+    const verified = instances.reduce((sum, instance) => sum + instance.hasher.calls.verify, 0);
+    expect(verified).toBe(10);
+    expect(results.filter((response) => response.statusCode === 401)).toHaveLength(10);
+    expect(results.filter((response) => response.statusCode === 429)).toHaveLength(35);
   });
 });
+
+/** Resolves once `condition()` holds, checking every 20 ms, or fails after `ms`. */
+async function eventually(condition: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not reached within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Counts the `eval` calls made on a client (every counter command is one). */
+function countEvals(redis: Redis): { readonly count: number } {
+  const counter = { count: 0 };
+  const original = redis.eval.bind(redis);
+  redis.eval = ((...args: Parameters<Redis["eval"]>) => {
+    counter.count += 1;
+    return original(...args);
+  }) as Redis["eval"];
+  return counter;
+}
