@@ -9,7 +9,7 @@ export {
 } from "./errors.js";
 export type { AdmissionState } from "./limits/admission.js";
 export type { RedisClientLike } from "./limits/counters.js";
-export type { RateLimitRule } from "./limits/rate-limit.js";
+export { addressGroup, clientAddressKey, type RateLimitRule } from "./limits/rate-limit.js";
 export {
   DEFAULT_BODY_LIMIT,
   DEFAULT_LOGIN_FAILURE_LIMIT,
@@ -21,7 +21,14 @@ export {
   type LatchkeyRateLimitOptions,
 } from "./options.js";
 export { latchkey } from "./plugin.js";
-export { type LoggedError, latchkeyRedactPaths, latchkeySerializers, redactUrl } from "./redact.js";
+export {
+  type LoggableRequest,
+  type LoggedError,
+  type LoggedRequest,
+  latchkeyRedactPaths,
+  latchkeySerializers,
+  redactUrl,
+} from "./redact.js";
 export type {
   AuthenticateHook,
   LatchkeyDecorator,

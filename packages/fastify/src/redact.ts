@@ -56,17 +56,29 @@ export function redactUrl(url: string): string {
   return `${path}?${query}`;
 }
 
-/** An error as {@link latchkeySerializers} logs it. */
+/** An error as {@link latchkeySerializers} logs it: pino's standard fields, without the others. */
 export interface LoggedError {
-  type?: string;
+  [field: string]: unknown;
+  type: string;
   message: string;
-  stack?: string | undefined;
+  stack: string;
   code?: string;
   statusCode?: number;
   cause?: LoggedError;
 }
 
-interface LoggableRequest {
+/** A request as {@link latchkeySerializers} logs it: Fastify's default fields. */
+export interface LoggedRequest {
+  [field: string]: unknown;
+  method: string;
+  url: string;
+  version?: string;
+  hostname?: string;
+  remoteAddress?: string;
+  remotePort?: number;
+}
+
+export interface LoggableRequest {
   method: string;
   url: string;
   version?: string | undefined;
@@ -88,26 +100,23 @@ interface LoggableRequest {
  * Use them as `Fastify({ logger: { serializers: latchkeySerializers, redact: [...latchkeyRedactPaths] } })`.
  */
 export const latchkeySerializers = Object.freeze({
-  req(request: LoggableRequest) {
-    return {
-      method: request.method,
-      url: redactUrl(request.url),
-      version: request.version,
-      host: request.host ?? request.hostname,
-      remoteAddress: request.ip,
-      remotePort: request.socket?.remotePort,
-    };
+  req(request: LoggableRequest): LoggedRequest {
+    const logged: LoggedRequest = { method: request.method, url: redactUrl(request.url) };
+    // Only the fields there are: Fastify's logger types take no `undefined` values.
+    const hostname = request.host ?? request.hostname;
+    if (request.version !== undefined) logged.version = request.version;
+    if (hostname !== undefined) logged.hostname = hostname;
+    if (request.ip !== undefined) logged.remoteAddress = request.ip;
+    if (request.socket?.remotePort !== undefined) logged.remotePort = request.socket.remotePort;
+    return logged;
   },
   err(error: unknown): LoggedError {
-    if (!(error instanceof Error)) return { message: String(error) };
+    if (!(error instanceof Error)) return { type: typeof error, message: String(error), stack: "" };
     const { code, statusCode } = error as { code?: unknown; statusCode?: unknown };
-    return {
-      type: error.name,
-      message: error.message,
-      stack: error.stack,
-      ...(typeof code === "string" && { code }),
-      ...(typeof statusCode === "number" && { statusCode }),
-      ...(error.cause !== undefined && { cause: latchkeySerializers.err(error.cause) }),
-    };
+    const logged: LoggedError = { type: error.name, message: error.message, stack: error.stack ?? "" };
+    if (typeof code === "string") logged.code = code;
+    if (typeof statusCode === "number") logged.statusCode = statusCode;
+    if (error.cause !== undefined) logged.cause = latchkeySerializers.err(error.cause);
+    return logged;
   },
 });

@@ -38,24 +38,31 @@ function rateLimitStoreOver(counters: CounterStore): new () => FastifyRateLimitS
 const IPV6_CLIENT_PREFIX = 64;
 
 /**
- * The per-address counter key of a client: `request.ip` (the client as far as the host's
- * `trustProxy` says) when it is an IP address, else the socket's peer; IPv4 as it is (also when
- * written IPv4-mapped, `::ffff:10.0.0.1`), IPv6 cut to its /64, since anyone holding one IPv6
- * address holds the 2^64 around it. A value forwarded by a proxy is never used as it is, so a
- * header cannot mint a fresh key per request or make a key of any size.
+ * The group an address belongs to for per-address limits: IPv4 as it is (also when written
+ * IPv4-mapped, `::ffff:10.0.0.1`), IPv6 cut to its /64, since anyone holding one IPv6 address
+ * holds the 2^64 around it; `unknown` for anything that is not an IP address. Fixed in size.
  */
-export function clientAddressKey(request: Pick<FastifyRequest, "ip" | "socket">): string {
-  const forwarded = request.ip;
-  const address = isIP(forwarded) !== 0 ? forwarded : (request.socket?.remoteAddress ?? "");
-  const family = isIP(address);
-  if (family === 4) return address;
+export function addressGroup(address: string | undefined): string {
+  const family = address === undefined ? 0 : isIP(address);
+  if (family === 4) return address as string;
   if (family === 6) {
-    const parsed = new Address6(address);
+    const parsed = new Address6(address as string);
     if (parsed.is4()) return parsed.to4().correctForm();
     return new Address6(`${parsed.correctForm()}/${IPV6_CLIENT_PREFIX}`).startAddress().correctForm();
   }
   // No address at all (a unix socket, a test's inject without one): one shared bucket.
   return "unknown";
+}
+
+/**
+ * The per-address counter key of a client: the {@link addressGroup} of `request.ip` (the client
+ * as far as the host's `trustProxy` says) when that is an IP address, else of the socket's peer.
+ * A value forwarded by a proxy is never used as it is, so a header cannot mint a fresh key per
+ * request or make a key of any size.
+ */
+export function clientAddressKey(request: Pick<FastifyRequest, "ip" | "socket">): string {
+  const forwarded = request.ip;
+  return addressGroup(isIP(forwarded) !== 0 ? forwarded : request.socket?.remoteAddress);
 }
 
 /**
