@@ -12,6 +12,8 @@ const memoryDatabase = (): Database => ({
   kind: "pglite",
   location: "memory",
   store: createMemoryUserStore(),
+  usernameUniqueness: "exact",
+  usernameUniquenessReason: "test",
   ping: async () => {},
   close: async () => {},
 });
@@ -86,6 +88,39 @@ describe("TRUST_PROXY and per-address limits", () => {
       statuses.push((await logInVia(server, address)).statusCode);
     }
     expect(statuses).toEqual([401, 401, 401, 401, 429]);
+  });
+
+  it("counts a client behind an appending proxy by the entry the proxy added, not by what the client wrote", async () => {
+    const server = await appWith({ RATE_LIMIT_TOKEN_PER_MINUTE: "2", TRUST_PROXY: "127.0.0.1" });
+    const statuses = [];
+    for (const invented of ["6.6.6.6", "7.7.7.7", "8.8.8.8"]) {
+      statuses.push((await logInVia(server, `${invented}, 1.1.1.1`)).statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+
+  it("keys a forwarded value that is not an IP address by the proxy's address: no fresh key per request", async () => {
+    const server = await appWith({ RATE_LIMIT_TOKEN_PER_MINUTE: "2", TRUST_PROXY: "127.0.0.1" });
+    const statuses = [];
+    for (const junk of ["a".repeat(2000), "b".repeat(12_000), "unknown"]) {
+      statuses.push((await logInVia(server, junk)).statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+
+  it("warns once when a peer that is not a trusted proxy sends X-Forwarded-For", async () => {
+    const lines: string[] = [];
+    const stream = { write: (line: string) => void lines.push(line) };
+    const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "warn" });
+    app = await buildApp({
+      config,
+      database: memoryDatabase(),
+      secretKey: "k".repeat(32),
+      logger: { level: "warn", stream },
+    });
+    for (const address of ["1.1.1.1", "2.2.2.2", "3.3.3.3"]) await logInVia(app, address);
+    const warnings = lines.filter((line) => line.includes("X-Forwarded-For from a peer TRUST_PROXY does not name"));
+    expect(warnings).toHaveLength(1);
   });
 
   it("does not believe X-Forwarded-For from an address that is not a named proxy", async () => {

@@ -1,10 +1,12 @@
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { latchkey, latchkeyRedactPaths } from "@latchkey/fastify";
+import { latchkey, latchkeyRedactPaths, latchkeySerializers } from "@latchkey/fastify";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { Redis } from "ioredis";
+import proxyAddr from "proxy-addr";
 import type { ServerConfig } from "./config.js";
+import { limitConnections, TIMEOUT_CHECK_INTERVAL_MS } from "./connections.js";
 import type { Database } from "./database.js";
 
 /** What {@link buildApp} needs; `main.ts` gathers it from the environment. */
@@ -16,11 +18,16 @@ export interface AppOptions {
   logger?: FastifyServerOptions["logger"];
 }
 
-/** pino options: JSON lines, or pretty lines in a terminal; passwords, hashes and tokens redacted. */
+/**
+ * pino options: JSON lines, or pretty lines in a terminal. At every level passwords, hashes and
+ * tokens stay out: redacted fields, request URLs without credential parameters, and errors without
+ * the raw bytes Node's parser attaches to a malformed request (Fastify logs those at `trace`).
+ */
 export function loggerOptions(config: ServerConfig, pretty = Boolean(process.stdout.isTTY)) {
   return {
     level: config.logLevel,
     redact: { paths: [...latchkeyRedactPaths], censor: "[redacted]" },
+    serializers: latchkeySerializers,
     ...(pretty ? { transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss" } } } : {}),
   };
 }
@@ -55,11 +62,44 @@ function connectRedis(url: string, app: FastifyInstance): Redis {
 const perWindow = (max: number, timeWindowSeconds: number) => (max === 0 ? false : { max, timeWindowSeconds });
 
 /**
+ * Warns once when a request carries `X-Forwarded-For` from a peer that is not a trusted proxy:
+ * behind a proxy without `TRUST_PROXY`, every client shares the proxy's per-address budget (20
+ * logins a minute for the whole site), and nothing else would say so.
+ */
+function warnOnUntrustedForwarding(app: FastifyInstance, isTrustedProxy: (address: string) => boolean): void {
+  let warned = false;
+  app.addHook("onRequest", async (request) => {
+    if (warned || request.headers["x-forwarded-for"] === undefined) return;
+    const peer = request.socket.remoteAddress;
+    if (peer === undefined || isTrustedProxy(peer)) return;
+    warned = true;
+    request.log.warn(
+      { peer },
+      "a request carries X-Forwarded-For from a peer TRUST_PROXY does not name: the header is ignored, so if a " +
+        "proxy sits in front, all its clients share its per-address limits; set TRUST_PROXY to the proxy's address",
+    );
+  });
+}
+
+/**
  * Builds the server (no `listen`): the Latchkey routes of the original API, OpenAPI 3 with
- * interactive docs at `/docs`, `/health` and `/ready`.
+ * interactive docs at `/docs`, `/health` and `/ready`, with the connection caps and timeouts of
+ * `config.connections` (a slow client gets 408 or a closed socket; everyone else is served).
  */
 export async function buildApp({ config, database, secretKey, logger }: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: logger ?? loggerOptions(config), trustProxy: config.trustProxy });
+  const { connections } = config;
+  const app = Fastify({
+    logger: logger ?? loggerOptions(config),
+    trustProxy: config.trustProxy,
+    requestTimeout: connections.requestTimeoutMs,
+    connectionTimeout: connections.idleTimeoutMs,
+    keepAliveTimeout: connections.keepAliveTimeoutMs,
+    http: { headersTimeout: connections.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS },
+  });
+  const trusted = config.trustProxy === false ? () => false : proxyAddr.compile(config.trustProxy);
+  const isTrustedProxy = (address: string) => trusted(address, 0);
+  limitConnections(app.server, connections, isTrustedProxy, app.log);
+  warnOnUntrustedForwarding(app, isTrustedProxy);
 
   // Security headers on every response. The API answers JSON only, so helmet's strict default CSP
   // costs nothing there; /docs gets Swagger UI's own CSP (`staticCSP`: the hashes of any inline
@@ -103,6 +143,7 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
     bcryptCost: config.bcryptCost,
     openApiSecurityScheme: "OAuth2PasswordBearer",
     invalidGrantStatus: config.invalidGrantStatus,
+    usernamePolicy: { uniqueness: database.usernameUniqueness },
     ...(config.maxConcurrentHashes !== undefined && { maxConcurrentHashes: config.maxConcurrentHashes }),
     ...(config.maxQueuedHashes !== undefined && { maxQueuedHashes: config.maxQueuedHashes }),
     rateLimit: {

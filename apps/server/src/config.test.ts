@@ -1,5 +1,7 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, defaultMaxConnections, loadConfig } from "./config.js";
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -30,6 +32,15 @@ describe("loadConfig", () => {
       signUpsPerHour: 10,
       loginFailuresPer15Minutes: 10,
       invalidGrantStatus: 401,
+      connections: {
+        headersTimeoutMs: 10_000,
+        requestTimeoutMs: 15_000,
+        idleTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: defaultMaxConnections(),
+        maxConnectionsPerAddress: 64,
+      },
+      usernameUniqueness: undefined,
     });
   });
 
@@ -52,6 +63,13 @@ describe("loadConfig", () => {
       RATE_LIMIT_SIGNUPS_PER_HOUR: "100",
       RATE_LIMIT_LOGIN_FAILURES: "5",
       TOKEN_INVALID_GRANT_STATUS: "400",
+      HEADERS_TIMEOUT_SECONDS: "5",
+      REQUEST_TIMEOUT_SECONDS: "20",
+      IDLE_TIMEOUT_SECONDS: "60",
+      KEEP_ALIVE_TIMEOUT_SECONDS: "75",
+      MAX_CONNECTIONS: "5000",
+      MAX_CONNECTIONS_PER_ADDRESS: "8",
+      USERNAME_UNIQUENESS: "case-insensitive",
     });
     expect(config).toMatchObject({
       redisUrl: "redis://cache:6379/0",
@@ -62,6 +80,15 @@ describe("loadConfig", () => {
       signUpsPerHour: 100,
       loginFailuresPer15Minutes: 5,
       invalidGrantStatus: 400,
+      connections: {
+        headersTimeoutMs: 5000,
+        requestTimeoutMs: 20_000,
+        idleTimeoutMs: 60_000,
+        keepAliveTimeoutMs: 75_000,
+        maxConnections: 5000,
+        maxConnectionsPerAddress: 8,
+      },
+      usernameUniqueness: "case-insensitive",
       databaseUrl: "postgresql://user:password@localhost:5432/dbname",
       accessTokenExpireMinutes: 60,
       port: 9000,
@@ -90,9 +117,17 @@ describe("loadConfig", () => {
     [{ BCRYPT_COST: "3" }, /BCRYPT_COST must be a whole number from 4 to 31/],
     [{ REDIS_URL: "localhost:6379" }, /REDIS_URL must start with redis:\/\/ or rediss:\/\//],
     [{ REDIS_URL: "not a url" }, /REDIS_URL must be a URL like redis:\/\/localhost:6379/],
-    [{ TRUST_PROXY: "yes" }, /TRUST_PROXY must be false, true, or a comma list/],
+    [{ TRUST_PROXY: "yes" }, /TRUST_PROXY must be false or a comma list/],
     [{ TRUST_PROXY: "10.0.0.0/33" }, /TRUST_PROXY must be .* got "10.0.0.0\/33"/],
-    [{ TRUST_PROXY: "2" }, /TRUST_PROXY must be false, true, or a comma list/],
+    [{ TRUST_PROXY: "2" }, /TRUST_PROXY must be false or a comma list/],
+    [{ TRUST_PROXY: "true" }, /TRUST_PROXY .*true would let any client choose its address/],
+    [{ USERNAME_UNIQUENESS: "fuzzy" }, /USERNAME_UNIQUENESS must be one of exact, case-insensitive, confusable/],
+    [{ REQUEST_TIMEOUT_SECONDS: "0" }, /REQUEST_TIMEOUT_SECONDS must be a whole number from 1 to 3600/],
+    [{ MAX_CONNECTIONS_PER_ADDRESS: "none" }, /MAX_CONNECTIONS_PER_ADDRESS must be a whole number/],
+    [
+      { HEADERS_TIMEOUT_SECONDS: "30", REQUEST_TIMEOUT_SECONDS: "20" },
+      /HEADERS_TIMEOUT_SECONDS must not be larger than REQUEST_TIMEOUT_SECONDS/,
+    ],
     [{ MAX_CONCURRENT_HASHES: "0" }, /MAX_CONCURRENT_HASHES must be a whole number from 1 to 1024/],
     [{ MAX_QUEUED_HASHES: "-1" }, /MAX_QUEUED_HASHES must be a whole number/],
     [{ RATE_LIMIT_LOGIN_FAILURES: "ten" }, /RATE_LIMIT_LOGIN_FAILURES must be a whole number/],
@@ -109,11 +144,23 @@ describe("loadConfig", () => {
 
   it.each([
     ["false", false],
-    ["true", true],
     ["192.168.1.10", ["192.168.1.10"]],
+    ["loopback, uniquelocal", ["loopback", "uniquelocal"]],
     ["10.0.0.0/8,fd00::/8", ["10.0.0.0/8", "fd00::/8"]],
   ])("reads TRUST_PROXY=%s", (raw, expected) => {
     expect(loadConfig({ TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it("caps connections by default at three quarters of the open-file limit, at most 4096", async () => {
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const dir = await mkdtemp(join(tmpdir(), "latchkey-limits-"));
+    const limits = (soft: string) =>
+      `Limit  Soft Limit  Hard Limit  Units\nMax open files            ${soft}   524288   files\n`;
+    await writeFile(join(dir, "1024"), limits("1024"));
+    await writeFile(join(dir, "big"), limits("1048576"));
+    expect(defaultMaxConnections(join(dir, "1024"))).toBe(768);
+    expect(defaultMaxConnections(join(dir, "big"))).toBe(4096);
+    expect(defaultMaxConnections(join(dir, "missing"))).toBe(768);
   });
 
   it("reports every bad variable at once", () => {

@@ -1,5 +1,11 @@
+import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { assertStrongSecret, LatchkeyError } from "@latchkey/core";
+import {
+  assertStrongSecret,
+  LatchkeyError,
+  USERNAME_UNIQUENESS_POLICIES,
+  type UsernameUniqueness,
+} from "@latchkey/core";
 
 /** Log levels pino knows, plus `silent`. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -22,10 +28,17 @@ export interface ServerConfig {
   /** Redis URL from `REDIS_URL`: rate-limit counts shared by every instance. Absent: counted per process. */
   redisUrl: string | undefined;
   /**
-   * Fastify's `trustProxy` from `TRUST_PROXY`: `false` (default; `X-Forwarded-For` ignored), `true`
-   * (trust every proxy), or the addresses/CIDRs of the proxies to trust.
+   * Fastify's `trustProxy` from `TRUST_PROXY`: `false` (default; `X-Forwarded-For` ignored) or the
+   * addresses/CIDRs (or `loopback`, `linklocal`, `uniquelocal`) of the proxies to trust.
    */
-  trustProxy: boolean | string[];
+  trustProxy: false | string[];
+  /** Limits on connections and on how long a client may take; see {@link ConnectionSettings}. */
+  connections: ConnectionSettings;
+  /**
+   * `USERNAME_UNIQUENESS`: when two names are one account. Absent: chosen from the database (the
+   * policy its keys were made under; else `confusable` for an empty table, `exact` for one with users).
+   */
+  usernameUniqueness: UsernameUniqueness | undefined;
   /** Hash operations at once (`MAX_CONCURRENT_HASHES`); absent: the plugin's default (one per core, at most UV_THREADPOOL_SIZE - 1). */
   maxConcurrentHashes: number | undefined;
   /** Hash operations that may wait (`MAX_QUEUED_HASHES`); absent: 8 per concurrent slot. */
@@ -38,6 +51,35 @@ export interface ServerConfig {
   loginFailuresPer15Minutes: number;
   /** Status of a wrong password on `POST /token` (`TOKEN_INVALID_GRANT_STATUS`): 401 (the original's) or 400 (RFC 6749). */
   invalidGrantStatus: 400 | 401;
+}
+
+/** Connection limits and timeouts, in the units Node's HTTP server takes. */
+export interface ConnectionSettings {
+  /** `HEADERS_TIMEOUT_SECONDS` (default 10): the whole request head must arrive within this. */
+  headersTimeoutMs: number;
+  /** `REQUEST_TIMEOUT_SECONDS` (default 15): the whole request, head and body, must arrive within this (408). */
+  requestTimeoutMs: number;
+  /** `IDLE_TIMEOUT_SECONDS` (default 30): a socket with no traffic either way for this long is closed. */
+  idleTimeoutMs: number;
+  /** `KEEP_ALIVE_TIMEOUT_SECONDS` (default 5): how long a kept-alive connection waits for its next request. */
+  keepAliveTimeoutMs: number;
+  /** `MAX_CONNECTIONS` (default ¾ of the open-file limit, at most 4096): beyond it new connections are closed. */
+  maxConnections: number;
+  /** `MAX_CONNECTIONS_PER_ADDRESS` (default 64; IPv6 per /64; trusted proxies exempt): beyond it that address's new connections are closed. */
+  maxConnectionsPerAddress: number;
+}
+
+/**
+ * The default total connection cap: three quarters of this process's open-file limit (read from
+ * /proc on Linux), so files, the database and a PGlite data folder always keep descriptors; at
+ * most 4096; 768 where the limit cannot be read (¾ of the usual 1024).
+ */
+export function defaultMaxConnections(limitsFile = "/proc/self/limits"): number {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync(limitsFile, "utf8"));
+    if (match) return Math.max(16, Math.min(4096, Math.floor(Number(match[1]) * 0.75)));
+  } catch {}
+  return 768;
 }
 
 /** Thrown when the environment is wrong; `problems` has one message per variable. */
@@ -67,6 +109,31 @@ function optionalInteger(env: Env, name: string, min: number, max: number, probl
   const raw = env[name]?.trim();
   if (raw === undefined || raw === "") return undefined;
   return integer(env, name, min, min, max, problems);
+}
+
+function usernameUniqueness(env: Env, problems: string[]): UsernameUniqueness | undefined {
+  const raw = env.USERNAME_UNIQUENESS?.trim();
+  if (raw === undefined || raw === "") return undefined;
+  if (USERNAME_UNIQUENESS_POLICIES.includes(raw as UsernameUniqueness)) return raw as UsernameUniqueness;
+  problems.push(`USERNAME_UNIQUENESS must be one of ${USERNAME_UNIQUENESS_POLICIES.join(", ")}, got "${raw}"`);
+  return undefined;
+}
+
+function connections(env: Env, problems: string[]): ConnectionSettings {
+  const seconds = (name: string, fallback: number) => integer(env, name, fallback, 1, 3600, problems) * 1000;
+  const settings: ConnectionSettings = {
+    headersTimeoutMs: seconds("HEADERS_TIMEOUT_SECONDS", 10),
+    requestTimeoutMs: seconds("REQUEST_TIMEOUT_SECONDS", 15),
+    idleTimeoutMs: seconds("IDLE_TIMEOUT_SECONDS", 30),
+    keepAliveTimeoutMs: seconds("KEEP_ALIVE_TIMEOUT_SECONDS", 5),
+    maxConnections: integer(env, "MAX_CONNECTIONS", defaultMaxConnections(), 1, 1_000_000, problems),
+    maxConnectionsPerAddress: integer(env, "MAX_CONNECTIONS_PER_ADDRESS", 64, 1, 1_000_000, problems),
+  };
+  // Node refuses a head timeout longer than the whole request's.
+  if (settings.headersTimeoutMs > settings.requestTimeoutMs) {
+    problems.push("HEADERS_TIMEOUT_SECONDS must not be larger than REQUEST_TIMEOUT_SECONDS");
+  }
+  return settings;
 }
 
 function invalidGrantStatus(env: Env, problems: string[]): 400 | 401 {
@@ -102,22 +169,28 @@ function isAddressOrCidr(entry: string): boolean {
   return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+/** Names of address ranges `proxy-addr` (under Fastify's `trustProxy`) understands. */
+const PROXY_RANGE_NAMES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
 /**
  * `TRUST_PROXY`: whom to believe about the client's address. Unset or `false` believes nobody, so
  * `X-Forwarded-For` cannot be used to dodge per-address limits when the server faces clients.
+ *
+ * `true` is refused: it believes the leftmost `X-Forwarded-For` entry, which the client writes
+ * (every appending proxy keeps what the client sent), so any client could pick its address and
+ * dodge every per-address limit. Hop counts are refused for the same reason: a count cannot tell
+ * a proxy from a client that sends enough entries. Name the proxies instead.
  */
-function trustProxy(env: Env, problems: string[]): boolean | string[] {
+function trustProxy(env: Env, problems: string[]): false | string[] {
   const raw = env.TRUST_PROXY?.trim();
   if (raw === undefined || raw === "" || raw === "false") return false;
-  if (raw === "true") return true;
-  // No hop counts: Fastify 5 trusts nobody for a number, since a count cannot tell a proxy from a
-  // client that sends enough X-Forwarded-For entries. Name the proxies instead.
   const entries = raw.split(",").map((entry) => entry.trim());
-  const bad = entries.filter((entry) => !isAddressOrCidr(entry));
-  if (bad.length > 0 || entries.length === 0) {
+  const bad = entries.filter((entry) => !isAddressOrCidr(entry) && !PROXY_RANGE_NAMES.has(entry));
+  if (raw === "true" || bad.length > 0 || entries.length === 0) {
     problems.push(
-      "TRUST_PROXY must be false, true, or a comma list of the proxies' addresses/CIDRs " +
-        `such as 10.0.0.0/8,127.0.0.1; got "${raw}"`,
+      "TRUST_PROXY must be false or a comma list of the proxies' addresses/CIDRs (or loopback, linklocal, " +
+        `uniquelocal), such as 10.0.0.0/8,127.0.0.1; got "${raw}"` +
+        (raw === "true" ? " (true would let any client choose its address through X-Forwarded-For)" : ""),
     );
     return false;
   }
@@ -198,6 +271,8 @@ export function loadConfig(env: Env): ServerConfig {
     signUpsPerHour: integer(env, "RATE_LIMIT_SIGNUPS_PER_HOUR", 10, 0, 1_000_000, problems),
     loginFailuresPer15Minutes: integer(env, "RATE_LIMIT_LOGIN_FAILURES", 10, 0, 1_000_000, problems),
     invalidGrantStatus: invalidGrantStatus(env, problems),
+    connections: connections(env, problems),
+    usernameUniqueness: usernameUniqueness(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,9 +1,15 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { UserStore } from "@latchkey/core";
-import { createKyselyUserStore, createPgliteDatabase, createPostgresDatabase, migrateToLatest } from "@latchkey/kysely";
+import type { UsernameUniqueness, UserStore } from "@latchkey/core";
+import {
+  createKyselyUserStore,
+  createPgliteDatabase,
+  createPostgresDatabase,
+  inspectUsernameKeys,
+  migrateToLatest,
+} from "@latchkey/kysely";
 import { type Kysely, sql } from "kysely";
 import type { ServerConfig } from "./config.js";
+import { prepareDataDir, tightenDataDir } from "./data-dir.js";
 
 /** The database the server runs on, opened and migrated. */
 export interface Database {
@@ -11,6 +17,9 @@ export interface Database {
   /** Where it is, for the start-up log: a URL without its password, or a folder. */
   location: string;
   store: UserStore;
+  /** The username uniqueness policy to serve with, and why it was chosen (for the start-up log). */
+  usernameUniqueness: UsernameUniqueness;
+  usernameUniquenessReason: string;
   /** Resolves when the database answers a query; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -23,24 +32,50 @@ function withoutPassword(url: string): string {
 }
 
 /**
+ * `USERNAME_UNIQUENESS` when set; else the policy the table's keys were made under; else, for a
+ * table no policy was ever recorded for, `confusable` when it is empty (a new install: look-alike
+ * names are refused from the first sign-up) and `exact` when it has users (the original app's, or
+ * Latchkey 0.1's, whose names were only ever unique byte for byte and may not survive a stricter rule).
+ */
+async function chooseUniqueness(
+  // biome-ignore lint/suspicious/noExplicitAny: the store owns the table types.
+  db: Kysely<any>,
+  configured: UsernameUniqueness | undefined,
+): Promise<{ uniqueness: UsernameUniqueness; reason: string }> {
+  if (configured !== undefined) return { uniqueness: configured, reason: "USERNAME_UNIQUENESS" };
+  const { scheme, empty } = await inspectUsernameKeys(db);
+  const recorded = scheme?.split(":")[0] as UsernameUniqueness | undefined;
+  if (recorded) return { uniqueness: recorded, reason: "the policy this database was set up with" };
+  return empty
+    ? { uniqueness: "confusable", reason: "a new database" }
+    : { uniqueness: "exact", reason: "existing users with no recorded policy (the original app's rule)" };
+}
+
+/**
  * Opens PostgreSQL through `pg` when DATABASE_URL is set, otherwise embedded PGlite persisted in
- * DATA_DIR, then runs the migrations (which keep an existing table of the original app intact).
+ * DATA_DIR (which must be this user's alone), then runs the migrations (which keep an existing
+ * table of the original app intact) and chooses the username uniqueness policy.
  */
 export async function openDatabase(config: ServerConfig): Promise<Database> {
   const kind = config.databaseUrl ? "postgres" : "pglite";
   // PGlite creates its own folder but not the parents; with SECRET_KEY set nothing else has made DATA_DIR.
-  if (!config.databaseUrl) await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  if (!config.databaseUrl) await prepareDataDir(config.dataDir);
   // biome-ignore lint/suspicious/noExplicitAny: the store owns the table types; the server only pings.
   const db: Kysely<any> = config.databaseUrl
     ? createPostgresDatabase(config.databaseUrl)
     : await createPgliteDatabase({ dataDir: join(config.dataDir, "pglite") });
+  let chosen: Awaited<ReturnType<typeof chooseUniqueness>>;
   try {
     await migrateToLatest(db);
+    chosen = await chooseUniqueness(db, config.usernameUniqueness);
+    if (!config.databaseUrl) await tightenDataDir(join(config.dataDir, "pglite"));
   } catch (error) {
     await db.destroy();
     throw error;
   }
   return {
+    usernameUniqueness: chosen.uniqueness,
+    usernameUniquenessReason: chosen.reason,
     kind,
     location: config.databaseUrl ? withoutPassword(config.databaseUrl) : join(config.dataDir, "pglite"),
     store: createKyselyUserStore(db),

@@ -9,6 +9,9 @@ import { resolveSecretKey } from "./secret-key.js";
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<void> {
+  // Everything this process creates (PGlite's WAL and catalogs, the generated key) is its user's
+  // alone: PGlite writes its files with mode 0666, and the umask is what narrows them.
+  process.umask(0o077);
   // An optional .env in the working directory; variables already set in the environment win.
   if (existsSync(".env")) process.loadEnvFile(".env");
   const config = loadConfig(process.env);
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
   const shownHost = config.host === "127.0.0.1" || config.host === "0.0.0.0" ? "localhost" : config.host;
   const base = `http://${shownHost}:${port}`;
   app.log.info(`database: ${database.kind} (${database.location})`);
+  app.log.info(`username uniqueness: ${database.usernameUniqueness} (${database.usernameUniquenessReason})`);
   // Plain lines on stdout for people and scripts, whatever the log format.
   process.stdout.write(`Latchkey API: ${base}\nAPI docs:     ${base}/docs\n`);
 }

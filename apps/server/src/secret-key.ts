@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { link, mkdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
+import { link, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { assertStrongSecret } from "@latchkey/core";
+import { prepareDataDir, readPrivateFile } from "./data-dir.js";
 
 /** Name of the file in DATA_DIR that holds a generated key. */
 export const GENERATED_KEY_FILE = "secret-key";
@@ -24,7 +25,7 @@ export interface SecretKeySource {
 export async function resolveSecretKey(configured: string | undefined, dataDir: string): Promise<SecretKeySource> {
   if (configured !== undefined) return { secretKey: configured };
   const file = resolve(join(dataDir, GENERATED_KEY_FILE));
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await prepareDataDir(dataDir);
   const generated = randomBytes(32).toString("hex");
   const draft = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
   await writeFile(draft, `${generated}\n`, { flag: "wx", mode: 0o600 });
@@ -36,11 +37,8 @@ export async function resolveSecretKey(configured: string | undefined, dataDir: 
   } finally {
     await unlink(draft);
   }
-  const stored = (await readFile(file, "utf8")).trim();
+  // Refuse a key anyone else on the machine could have read or planted: they could forge tokens.
+  const stored = (await readPrivateFile(file)).trim();
   assertStrongSecret(stored);
-  // Refuse a key anyone else on the machine could have read: they could forge tokens.
-  if (((await stat(file)).mode & 0o077) !== 0) {
-    throw new Error(`${file} is readable by other users; run: chmod 600 ${file}`);
-  }
   return { secretKey: stored, generatedFile: file, created: false };
 }
