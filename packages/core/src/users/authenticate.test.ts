@@ -208,7 +208,7 @@ describe("authenticateUser", () => {
       }
       const names = ["nobody", "cost6", "cost8", "cost10"];
       const times = new Map(names.map((name) => [name, [] as number[]]));
-      for (let round = 0; round < 6; round += 1) {
+      for (let round = 0; round < 8; round += 1) {
         for (const name of names) {
           const started = performance.now();
           expect(await authenticateUser(store, name, "a wrong one", { hasher, equalizeFailureTime })).toBeNull();
@@ -219,15 +219,17 @@ describe("authenticateUser", () => {
       return Object.fromEntries(names.map((name) => [name, median(times.get(name) ?? [])]));
     }
 
+    // The margins leave room for a loaded machine: padded, every class lands near the slowest
+    // (ratios ~1); unpadded, cost 6 takes 1/16 of cost 10's work.
     it("pads every failure to the slowest hash class seen", async () => {
       const padded = await failureTimes(true);
       const slowest = padded.cost10 as number;
-      for (const name of ["nobody", "cost6", "cost8"]) expect((padded[name] as number) / slowest).toBeGreaterThan(0.8);
+      for (const name of ["nobody", "cost6", "cost8"]) expect((padded[name] as number) / slowest).toBeGreaterThan(0.7);
     });
 
     it("(without padding the costs show: the check above can fail)", async () => {
       const raw = await failureTimes(false);
-      expect((raw.cost6 as number) / (raw.cost10 as number)).toBeLessThan(0.5);
+      expect((raw.cost6 as number) / (raw.cost10 as number)).toBeLessThan(0.35);
     });
   });
 });
