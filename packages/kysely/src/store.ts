@@ -62,28 +62,22 @@ export function createKyselyUserStore(
     }
   }
 
-  return {
-    findByUsername(username) {
-      return run("findByUsername", async () => {
-        const row = await users
-          .selectFrom(table)
-          .select(["id", "username", "password"])
-          .where("username", "=", username)
-          .executeTakeFirst();
-        return row ? toStoredUser(row) : null;
-      });
-    },
+  /** The user whose `column` is exactly `value`: both columns have a unique index. */
+  function findOne(operation: StoreOperation, column: "username" | "username_key", value: string) {
+    return run(operation, async () => {
+      const row = await users
+        .selectFrom(table)
+        .select(["id", "username", "password"])
+        .where(column, "=", value)
+        .executeTakeFirst();
+      return row ? toStoredUser(row) : null;
+    });
+  }
 
-    findByUsernameKey(usernameKey) {
-      return run("findByUsernameKey", async () => {
-        const row = await users
-          .selectFrom(table)
-          .select(["id", "username", "password"])
-          .where("username_key", "=", usernameKey)
-          .executeTakeFirst();
-        return row ? toStoredUser(row) : null;
-      });
-    },
+  return {
+    findByUsername: (username) => findOne("findByUsername", "username", username),
+
+    findByUsernameKey: (usernameKey) => findOne("findByUsernameKey", "username_key", usernameKey),
 
     create({ username, passwordHash, usernameKey = username }) {
       return run("create", async () => {
