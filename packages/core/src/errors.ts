@@ -150,3 +150,32 @@ export class StoreUnavailableError extends LatchkeyError {
     super("STORE_UNAVAILABLE", message, options);
   }
 }
+
+/** Why a refresh token was refused; logged and given to hooks, never sent to the client. */
+export type RefreshFailure =
+  | "malformed"
+  | "unknown_session"
+  | "forged"
+  | "revoked"
+  | "expired_idle"
+  | "expired_absolute"
+  | "future_generation"
+  | "reused";
+
+/**
+ * `REFRESH_TOKEN_INVALID`: a refresh token that cannot be used. Clients get one generic answer;
+ * `reason` (and the session, when known) is for logs and hooks. `reused` means a rotated-away
+ * token was presented after the reuse window: its session has been revoked.
+ */
+export class RefreshTokenInvalidError extends LatchkeyError {
+  readonly reason: RefreshFailure;
+  readonly sessionId: string | undefined;
+  readonly userId: string | undefined;
+
+  constructor(reason: RefreshFailure, session?: { id: string; userId: string }, options?: ErrorOptions) {
+    super("REFRESH_TOKEN_INVALID", `Refresh token refused (${reason.replaceAll("_", " ")})`, options);
+    this.reason = reason;
+    this.sessionId = session?.id;
+    this.userId = session?.userId;
+  }
+}

@@ -5,6 +5,8 @@ export {
   PasswordInvalidError,
   PasswordTooLongError,
   PasswordTooShortError,
+  type RefreshFailure,
+  RefreshTokenInvalidError,
   StoreUnavailableError,
   TokenExpiredError,
   TokenInvalidError,
@@ -30,6 +32,22 @@ export {
   type PasswordPolicy,
   resolvePasswordPolicy,
 } from "./passwords/password-policy.js";
+export { createMemorySessionStore } from "./sessions/memory-store.js";
+export { parseRefreshToken, REFRESH_TOKEN_PREFIX } from "./sessions/refresh-token.js";
+export {
+  createSessionService,
+  DEFAULT_ABSOLUTE_TIMEOUT_SECONDS,
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  DEFAULT_REUSE_WINDOW_SECONDS,
+  type IssuedRefreshToken,
+  MAX_REUSE_WINDOW_SECONDS,
+  type ResolvedSessionOptions,
+  resolveSessionOptions,
+  type SessionOptions,
+  type SessionService,
+  type SessionStart,
+} from "./sessions/service.js";
+export type { NewSession, SessionChange, SessionDecision, SessionStore, StoredSession } from "./sessions/store.js";
 export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./tokens/secret.js";
 export {
   type AccessTokenClaims,

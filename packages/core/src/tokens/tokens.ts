@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { createSigner, createVerifier, type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
 import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "../errors.js";
 import { assertStrongSecret, type HmacAlgorithm } from "./secret.js";
@@ -45,6 +46,10 @@ export interface AccessTokenClaims {
   sub: string;
   exp: number;
   iat?: number;
+  /** The token's own id. */
+  jti?: string;
+  /** The session (login) the token was issued for, when sessions are on. */
+  sid?: string;
   nbf?: number;
   iss?: string;
   aud?: string | string[];
@@ -212,6 +217,9 @@ export function createTokenService(options: TokenOptions): TokenService {
       for (const claim of MANAGED_CLAIMS) delete payload[claim];
       payload.iat = issuedAt;
       payload.exp = issuedAt + Math.ceil(lifetime);
+      // RFC 7519 section 4.1.7: an identifier per token, so one token can be revoked by itself.
+      if (typeof payload.jti !== "string" || payload.jti.length === 0)
+        payload.jti = randomBytes(16).toString("base64url");
       return signer(payload);
     },
 
@@ -261,8 +269,8 @@ function serviceFor(options: TokenOptions): TokenService {
 }
 
 /**
- * Creates a signed JWT access token (the original's `create_access_token`): `data` plus `iat` and
- * `exp` (30 minutes by default), and `iss`/`aud` when configured. HS256 unless configured otherwise.
+ * Creates a signed JWT access token (the original's `create_access_token`): `data` plus `iat`,
+ * `exp` (30 minutes by default), a random `jti` unless `data` has one, and `iss`/`aud` when configured. HS256 unless configured otherwise.
  * Reuse one options object (or a {@link TokenService}) so the key is checked once.
  *
  * @throws {WeakSecretError} `WEAK_SECRET` for a short or placeholder secret.
