@@ -7,7 +7,10 @@ export type StoreOperation =
   | "create"
   | "updatePasswordHash"
   | "deleteByUsername"
-  | "prepareUsernameKeys";
+  | "prepareUsernameKeys"
+  | "createSession"
+  | "findSession"
+  | "updateSessionLocked";
 
 const UNIQUE_VIOLATION = "23505";
 

@@ -11,5 +11,6 @@ export {
   type PostgresDatabaseOptions,
 } from "./postgres.js";
 export { DEFAULT_TABLE_NAME, type UsersDatabase, type UsersTable } from "./schema.js";
+export { createKyselySessionStore, type KyselySessionStoreOptions } from "./session-store.js";
 export { createKyselyUserStore, type KyselyUserStoreOptions } from "./store.js";
 export { inspectUsernameKeys, type UsernameKeysState } from "./username-keys.js";

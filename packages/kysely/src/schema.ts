@@ -73,6 +73,28 @@ export function resolveSchemaName(schema: string): string {
   return assertIdentifier(schema, "schema", MAX_IDENTIFIER_LENGTH);
 }
 
+/** `latchkey_<table>_sessions`: one row per login; see the `0003_sessions` migration. */
+export interface SessionsTable {
+  id: string;
+  user_id: string | number;
+  username: string;
+  family_salt: Uint8Array;
+  generation: ColumnType<number, number | undefined, number>;
+  rotated_at: Date | null;
+  created_at: Date;
+  last_used_at: Date;
+  absolute_expires_at: Date;
+  revoked_at: Date | null;
+  revoke_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** The sessions table of one users table. */
+export function sessionsTableName(tableName: string): string {
+  return `latchkey_${tableName}_sessions`;
+}
+
 /** The settings table of one users table. */
 export function settingsTableName(tableName: string): string {
   return `latchkey_${tableName}_settings`;

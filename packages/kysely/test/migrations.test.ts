@@ -9,7 +9,7 @@ import { columnsOf, tableExists, usernameUniqueIndexes } from "./support/catalog
 
 const HASH = "$2b$04$ykOe2isXSerd0ctNDkndoekUd7qxmq80Z.ykAaKZFzkfUyQb6tvci";
 /** Every migration Latchkey ships, in order. */
-const ALL_MIGRATIONS = ["0001_users", "0002_username_keys"];
+const ALL_MIGRATIONS = ["0001_users", "0002_username_keys", "0003_sessions"];
 
 async function migrationFailure(promise: Promise<unknown>): Promise<MigrationFailedError> {
   try {
@@ -52,6 +52,7 @@ for (const backend of backends) {
         { name: "username_key", type: "character varying", nullable: true, default: null },
       ]);
       expect(await tableExists(db, `latchkey_${tableName}_settings`)).toBe(true);
+      expect(await tableExists(db, `latchkey_${tableName}_sessions`)).toBe(true);
       expect(await usernameUniqueIndexes(db, tableName)).toEqual([`${tableName}_username_key`]);
     });
 

@@ -1,6 +1,7 @@
 import type { Migration } from "kysely";
 import { createUsersMigration } from "./0001_users.js";
 import { createUsernameKeysMigration } from "./0002_username_keys.js";
+import { createSessionsMigration } from "./0003_sessions.js";
 
 /**
  * Latchkey's migrations for one users table, listed in code rather than read from a folder so
@@ -11,5 +12,6 @@ export function createLatchkeyMigrations(tableName: string): Record<string, Migr
   return {
     "0001_users": createUsersMigration(tableName),
     "0002_username_keys": createUsernameKeysMigration(tableName),
+    "0003_sessions": createSessionsMigration(tableName),
   };
 }
