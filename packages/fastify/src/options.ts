@@ -1,10 +1,6 @@
 import {
   assertStoreSupportsUniqueness,
-  createBcryptHasher,
-  createTokenService,
-  DEFAULT_BCRYPT_COST,
   type HmacAlgorithm,
-  InvalidOptionsError,
   type PasswordHasher,
   type PasswordPolicy,
   resolvePasswordPolicy,
@@ -13,57 +9,28 @@ import {
   toFastJwtOptions,
   type UsernamePolicy,
   type UserStore,
-  WeakSecretError,
 } from "@latchkey/core";
 import type { FastifyBaseLogger } from "fastify";
-import {
-  type AdmissionHasher,
-  createAdmissionHasher,
-  defaultMaxConcurrentHashes,
-  QUEUED_HASHES_PER_SLOT,
-} from "./limits/admission.js";
-import {
-  type CounterStore,
-  createMemoryCounterStore,
-  createRedisCounterStore,
-  type RedisClientLike,
-} from "./limits/counters.js";
-import type { RateLimitRule } from "./limits/rate-limit.js";
+import type { AdmissionHasher } from "./limits/admission.js";
+import { fail, hasMethods, isPositiveInteger, rethrowWithPrefix } from "./options/checks.js";
+import { resolveAdmission, resolveHasher } from "./options/hashing.js";
+import { type LatchkeyRateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./options/rate-limits.js";
+import { resolveTokens } from "./options/tokens.js";
 import type { LatchkeyHook, LoginEvent, LoginFailedEvent, UserCreatedEvent } from "./types.js";
+
+export {
+  DEFAULT_LOGIN_FAILURE_LIMIT,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  DEFAULT_SIGN_UP_RATE_LIMIT,
+  DEFAULT_TOKEN_RATE_LIMIT,
+  type LatchkeyRateLimitOptions,
+  type ResolvedRateLimits,
+} from "./options/rate-limits.js";
 
 /** Default size limit of a request body on Latchkey's routes: 16 KiB, far above any valid sign-up or login. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 /** Default `Retry-After`, in seconds, sent with a 503 when the user store is unavailable. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
-
-/** Default limit of `POST /token` requests per client address: 20 a minute. */
-export const DEFAULT_TOKEN_RATE_LIMIT: RateLimitRule = { max: 20, timeWindowSeconds: 60 };
-/** Default limit of `POST /users/` requests per client address: 10 an hour. */
-export const DEFAULT_SIGN_UP_RATE_LIMIT: RateLimitRule = { max: 10, timeWindowSeconds: 3600 };
-/** Default limit of failed logins per username: 10 in 15 minutes, then 429 until the window ends. */
-export const DEFAULT_LOGIN_FAILURE_LIMIT: RateLimitRule = { max: 10, timeWindowSeconds: 900 };
-/** Default time a Redis command may take before the limits fall back to this instance's memory. */
-export const DEFAULT_REDIS_TIMEOUT_MS = 250;
-
-/**
- * Brute-force limits. Each rule can be `false` to turn it off. Counting is in this process's memory
- * unless `redis` is given; then it is shared by every instance using the same Redis, and falls
- * back to per-instance memory while Redis is unreachable (see SECURITY.md, "Redis outage").
- */
-export interface LatchkeyRateLimitOptions {
-  /** `POST /token` requests per client address (`request.ip`). Default 20 per 60 s. */
-  tokenPerAddress?: RateLimitRule | false | undefined;
-  /** `POST /users/` requests per client address. Default 10 per 3600 s. */
-  signUpPerAddress?: RateLimitRule | false | undefined;
-  /** Failed logins per username (NFC-normalized); a successful login clears it. Default 10 per 900 s. */
-  loginFailuresPerUsername?: RateLimitRule | false | undefined;
-  /** A connected `ioredis` client (or anything with its `status`, `eval` and `del`) to share counts. */
-  redis?: RedisClientLike | undefined;
-  /** Prefix of Latchkey's Redis keys. Default `latchkey:rl:`. */
-  redisNamespace?: string | undefined;
-  /** A Redis command slower than this, in ms, counts as an outage. Default 250. */
-  redisTimeoutMs?: number | undefined;
-}
 
 /** Options of the {@link latchkey} plugin. Checked when the plugin registers; a mistake fails `app.ready()`. */
 export interface LatchkeyOptions {
@@ -147,14 +114,6 @@ export interface LatchkeyOptions {
   onLoginFailed?: LatchkeyHook<LoginFailedEvent> | undefined;
 }
 
-/** The limits that are on, and the counters behind them. */
-export interface ResolvedRateLimits {
-  readonly tokenPerAddress: RateLimitRule | undefined;
-  readonly signUpPerAddress: RateLimitRule | undefined;
-  readonly loginFailuresPerUsername: RateLimitRule | undefined;
-  readonly counters: CounterStore;
-}
-
 /** {@link LatchkeyOptions} checked, with defaults filled in and core objects built. */
 export interface ResolvedLatchkeyOptions {
   readonly store: UserStore;
@@ -209,154 +168,6 @@ const OPTION_NAMES = new Set<string>([
 ]);
 
 const STORE_METHODS = ["findByUsername", "create", "updatePasswordHash", "deleteByUsername"] as const;
-const HASHER_METHODS = ["hash", "verify", "needsRehash"] as const;
-
-function fail(message: string): never {
-  throw new InvalidOptionsError(`@latchkey/fastify: ${message}`);
-}
-
-function hasMethods(value: unknown, methods: readonly string[]): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    methods.every((method) => typeof (value as Record<string, unknown>)[method] === "function")
-  );
-}
-
-function isPositiveInteger(value: unknown): value is number {
-  return typeof value === "number" && Number.isSafeInteger(value) && value > 0;
-}
-
-/** Re-throws core's option errors with the plugin's name and, when core's message lacks it, the option's. */
-function rethrowWithPrefix(error: unknown, option: string | undefined): never {
-  const where = option === undefined ? "" : `option \`${option}\`: `;
-  if (error instanceof WeakSecretError) throw new WeakSecretError(`@latchkey/fastify ${where}${error.message}`);
-  if (error instanceof InvalidOptionsError) fail(`${where}${error.message}`);
-  throw error;
-}
-
-function resolveHasher(options: LatchkeyOptions): PasswordHasher {
-  if (options.hasher !== undefined) {
-    if (options.bcryptCost !== undefined) fail("give either `hasher` or `bcryptCost`, not both");
-    if (!hasMethods(options.hasher, HASHER_METHODS)) {
-      fail("option `hasher` must implement PasswordHasher (hash, verify, needsRehash)");
-    }
-    return options.hasher;
-  }
-  try {
-    return createBcryptHasher({ cost: options.bcryptCost ?? DEFAULT_BCRYPT_COST });
-  } catch (error) {
-    return rethrowWithPrefix(error, "bcryptCost");
-  }
-}
-
-function resolveAdmission(options: LatchkeyOptions, inner: PasswordHasher): AdmissionHasher {
-  const maxConcurrent = options.maxConcurrentHashes ?? defaultMaxConcurrentHashes();
-  if (!isPositiveInteger(maxConcurrent)) {
-    fail(`option \`maxConcurrentHashes\` must be a positive integer, got ${String(maxConcurrent)}`);
-  }
-  const maxQueued = options.maxQueuedHashes ?? maxConcurrent * QUEUED_HASHES_PER_SLOT;
-  if (!(maxQueued === 0 || isPositiveInteger(maxQueued))) {
-    fail(`option \`maxQueuedHashes\` must be a whole number (0 or more), got ${String(maxQueued)}`);
-  }
-  return createAdmissionHasher(inner, maxConcurrent, maxQueued);
-}
-
-const RATE_LIMIT_OPTION_NAMES = new Set([
-  "tokenPerAddress",
-  "signUpPerAddress",
-  "loginFailuresPerUsername",
-  "redis",
-  "redisNamespace",
-  "redisTimeoutMs",
-]);
-
-function resolveRule(name: string, rule: unknown, fallback: RateLimitRule): RateLimitRule | undefined {
-  if (rule === false) return undefined;
-  if (rule === undefined) return fallback;
-  const { max, timeWindowSeconds } = (rule ?? {}) as Partial<RateLimitRule>;
-  if (!isPositiveInteger(max) || !isPositiveInteger(timeWindowSeconds)) {
-    fail(`option \`rateLimit.${name}\` must be false or { max, timeWindowSeconds } with positive integers`);
-  }
-  return { max, timeWindowSeconds };
-}
-
-function resolveRateLimits(option: unknown, log: FastifyBaseLogger | undefined): ResolvedRateLimits {
-  const memory = createMemoryCounterStore();
-  if (option === false) {
-    return {
-      tokenPerAddress: undefined,
-      signUpPerAddress: undefined,
-      loginFailuresPerUsername: undefined,
-      counters: memory,
-    };
-  }
-  if (option !== undefined && (typeof option !== "object" || option === null)) {
-    fail("option `rateLimit` must be false or an object");
-  }
-  const options = (option ?? {}) as LatchkeyRateLimitOptions;
-  const unknown = Object.keys(options).filter((key) => !RATE_LIMIT_OPTION_NAMES.has(key));
-  if (unknown.length > 0) fail(`unknown option(s) ${unknown.map((key) => `\`rateLimit.${key}\``).join(", ")}`);
-  const { redis } = options;
-  if (redis !== undefined && !hasMethods(redis, ["eval", "del"])) {
-    fail("option `rateLimit.redis` must be an ioredis client (with `eval` and `del`)");
-  }
-  const namespace = options.redisNamespace ?? "latchkey:rl:";
-  if (typeof namespace !== "string") fail("option `rateLimit.redisNamespace` must be a string");
-  const timeoutMs = options.redisTimeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS;
-  if (!isPositiveInteger(timeoutMs)) fail("option `rateLimit.redisTimeoutMs` must be a positive integer");
-  const counters =
-    redis === undefined
-      ? memory
-      : createRedisCounterStore(redis, {
-          namespace,
-          fallback: memory,
-          timeoutMs,
-          onAvailabilityChange: (error) => {
-            if (error) {
-              log?.warn(
-                { err: { message: error.message } },
-                "latchkey: Redis unavailable; rate limits count per instance",
-              );
-            } else log?.info("latchkey: Redis available again; rate limits are shared");
-          },
-        });
-  return {
-    tokenPerAddress: resolveRule("tokenPerAddress", options.tokenPerAddress, DEFAULT_TOKEN_RATE_LIMIT),
-    signUpPerAddress: resolveRule("signUpPerAddress", options.signUpPerAddress, DEFAULT_SIGN_UP_RATE_LIMIT),
-    loginFailuresPerUsername: resolveRule(
-      "loginFailuresPerUsername",
-      options.loginFailuresPerUsername,
-      DEFAULT_LOGIN_FAILURE_LIMIT,
-    ),
-    counters,
-  };
-}
-
-function resolveTokens(options: LatchkeyOptions): TokenService {
-  for (const claim of ["issuer", "audience"] as const) {
-    const value = options[claim];
-    if (value !== undefined && (typeof value !== "string" || value.length === 0)) {
-      fail(`option \`${claim}\` must be a non-empty string`);
-    }
-  }
-  try {
-    return createTokenService({
-      secret: options.secret,
-      ...(options.algorithm !== undefined && { algorithm: options.algorithm }),
-      ...(options.expiresInSeconds !== undefined && { expiresInSeconds: options.expiresInSeconds }),
-      ...(options.issuer !== undefined && { issuer: options.issuer }),
-      ...(options.audience !== undefined && { audience: options.audience }),
-      ...(options.clockToleranceSeconds !== undefined && { clockToleranceSeconds: options.clockToleranceSeconds }),
-      ...(options.maxTokenBytes !== undefined && { maxTokenBytes: options.maxTokenBytes }),
-      ...(options.verifiedTokenCacheSize !== undefined && { verifiedTokenCacheSize: options.verifiedTokenCacheSize }),
-    });
-  } catch (error) {
-    // Core's messages for the other token options already name them (`expiresInSeconds must be …`).
-    return rethrowWithPrefix(error, error instanceof WeakSecretError ? "secret" : undefined);
-  }
-}
-
 function resolvePrefix(prefix: unknown): string {
   if (prefix === undefined || prefix === "" || prefix === "/") return "";
   if (typeof prefix !== "string" || !prefix.startsWith("/") || /\s/.test(prefix)) {
