@@ -26,12 +26,22 @@ export const UnsupportedMediaTypeError = createError<"UNSUPPORTED_MEDIA_TYPE", 4
   415,
 );
 
-/** `UNSUPPORTED_GRANT_TYPE` (400): `grant_type` is present and is not `password`. */
-export const UnsupportedGrantTypeError = createError(
+/** `UNSUPPORTED_GRANT_TYPE` (400): `grant_type` is one this server does not offer; the argument lists those it does. */
+export const UnsupportedGrantTypeError = createError<"UNSUPPORTED_GRANT_TYPE", 400, [string]>(
   "UNSUPPORTED_GRANT_TYPE",
-  'Unsupported grant type: only "password" is supported',
+  "Unsupported grant type: only %s supported",
   400,
 );
+
+/**
+ * A field the route needs that the body lacks, answered as a schema failure (422
+ * `VALIDATION_FAILED` naming the field): which fields `POST /token` needs depends on its grant.
+ */
+export function fieldRequiredError(field: string): Error {
+  return Object.assign(new Error(`Field required: ${field}`), {
+    validation: [{ keyword: "required", params: { requiredProperties: [field] } }],
+  });
+}
 
 /** `NOT_AUTHENTICATED` (401): no `Authorization` header at all. */
 export const NotAuthenticatedError = createError("NOT_AUTHENTICATED", "Not authenticated", 401);
@@ -134,6 +144,13 @@ const HTTP_BY_CODE: Readonly<Record<string, HttpMapping>> = {
     headers: invalidToken("The access token expired"),
   },
   UNSUPPORTED_GRANT_TYPE: { statusCode: 400, field: "grant_type", oauthError: "unsupported_grant_type" },
+  // One description for every reason (unknown, forged, expired, revoked, reused): the reason is
+  // logged and given to hooks, never to a client that may be the thief.
+  REFRESH_TOKEN_INVALID: {
+    statusCode: 400,
+    detail: "The refresh token is invalid, expired or revoked",
+    oauthError: "invalid_grant",
+  },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415 },
   BODY_TOO_LARGE: { statusCode: 413, detail: "Request body is too large" },
   MALFORMED_BODY: { statusCode: 400 },

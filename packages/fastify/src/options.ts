@@ -5,6 +5,8 @@ import {
   type PasswordPolicy,
   resolvePasswordPolicy,
   resolveUsernamePolicy,
+  type SessionService,
+  type SessionStore,
   type TokenService,
   toFastJwtOptions,
   type UsernamePolicy,
@@ -15,8 +17,17 @@ import type { AdmissionHasher } from "./limits/admission.js";
 import { fail, hasMethods, isPositiveInteger, rethrowWithPrefix } from "./options/checks.js";
 import { resolveAdmission, resolveHasher } from "./options/hashing.js";
 import { type LatchkeyRateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./options/rate-limits.js";
+import { type LatchkeyRefreshTokenOptions, resolveSessions } from "./options/sessions.js";
 import { resolveTokens } from "./options/tokens.js";
-import type { LatchkeyHook, LoginEvent, LoginFailedEvent, UserCreatedEvent } from "./types.js";
+import type {
+  LatchkeyHook,
+  LoginEvent,
+  LoginFailedEvent,
+  RefreshEvent,
+  RefreshFailedEvent,
+  RefreshReuseEvent,
+  UserCreatedEvent,
+} from "./types.js";
 
 export {
   DEFAULT_LOGIN_FAILURE_LIMIT,
@@ -26,6 +37,7 @@ export {
   type LatchkeyRateLimitOptions,
   type ResolvedRateLimits,
 } from "./options/rate-limits.js";
+export type { LatchkeyRefreshTokenOptions } from "./options/sessions.js";
 
 /** Default size limit of a request body on Latchkey's routes: 16 KiB, far above any valid sign-up or login. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
@@ -112,12 +124,32 @@ export interface LatchkeyOptions {
   onLogin?: LatchkeyHook<LoginEvent> | undefined;
   /** Called after a refused login (unknown user or wrong password). */
   onLoginFailed?: LatchkeyHook<LoginFailedEvent> | undefined;
+  /**
+   * Where sessions live: `createMemorySessionStore()` from `@latchkey/core` or
+   * `createKyselySessionStore(db)` from `@latchkey/kysely`. With one, a login starts a session and
+   * `/token` also answers rotating refresh tokens (`grant_type=refresh_token`). Default: none, and
+   * `/token` answers access tokens only, as the original.
+   */
+  sessionStore?: SessionStore | undefined;
+  /** Refresh-token timing, or `false` to turn refresh tokens off even with a `sessionStore`. */
+  refreshTokens?: LatchkeyRefreshTokenOptions | false | undefined;
+  /** Called after a refresh token was exchanged (`replayed` when it was answered inside the reuse window). */
+  onRefresh?: LatchkeyHook<RefreshEvent> | undefined;
+  /** Called after a refresh token was refused, with the reason the client is never told. */
+  onRefreshFailed?: LatchkeyHook<RefreshFailedEvent> | undefined;
+  /**
+   * Called when a rotated-away refresh token came back after the reuse window: the token was
+   * copied, and the whole session has been revoked. Tell the session's owner.
+   */
+  onRefreshReuse?: LatchkeyHook<RefreshReuseEvent> | undefined;
 }
 
 /** {@link LatchkeyOptions} checked, with defaults filled in and core objects built. */
 export interface ResolvedLatchkeyOptions {
   readonly store: UserStore;
   readonly tokens: TokenService;
+  /** Sessions and refresh tokens, when on. */
+  readonly sessions: SessionService | undefined;
   readonly jwt: ReturnType<typeof toFastJwtOptions>;
   readonly hasher: AdmissionHasher;
   readonly rateLimits: ResolvedRateLimits;
@@ -133,6 +165,9 @@ export interface ResolvedLatchkeyOptions {
     readonly onUserCreated: LatchkeyHook<UserCreatedEvent> | undefined;
     readonly onLogin: LatchkeyHook<LoginEvent> | undefined;
     readonly onLoginFailed: LatchkeyHook<LoginFailedEvent> | undefined;
+    readonly onRefresh: LatchkeyHook<RefreshEvent> | undefined;
+    readonly onRefreshFailed: LatchkeyHook<RefreshFailedEvent> | undefined;
+    readonly onRefreshReuse: LatchkeyHook<RefreshReuseEvent> | undefined;
   };
 }
 
@@ -162,6 +197,11 @@ const OPTION_NAMES = new Set<string>([
   "onUserCreated",
   "onLogin",
   "onLoginFailed",
+  "sessionStore",
+  "refreshTokens",
+  "onRefresh",
+  "onRefreshFailed",
+  "onRefreshReuse",
   // Fastify's own register options, which it passes along to every plugin.
   "logLevel",
   "logSerializers",
@@ -237,6 +277,7 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
   return {
     store: options.store,
     tokens,
+    sessions: resolveSessions(options.sessionStore, options.refreshTokens, options.secret),
     jwt: toFastJwtOptions(tokens.options),
     hasher,
     rateLimits,
@@ -252,6 +293,9 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
       onUserCreated: resolveHook<UserCreatedEvent>("onUserCreated", options.onUserCreated),
       onLogin: resolveHook<LoginEvent>("onLogin", options.onLogin),
       onLoginFailed: resolveHook<LoginFailedEvent>("onLoginFailed", options.onLoginFailed),
+      onRefresh: resolveHook<RefreshEvent>("onRefresh", options.onRefresh),
+      onRefreshFailed: resolveHook<RefreshFailedEvent>("onRefreshFailed", options.onRefreshFailed),
+      onRefreshReuse: resolveHook<RefreshReuseEvent>("onRefreshReuse", options.onRefreshReuse),
     },
   };
 }

@@ -72,6 +72,7 @@ const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
     hasher: resolved.hasher,
     admission: resolved.hasher.admission,
     usernamePolicy: resolved.usernamePolicy,
+    sessions: resolved.sessions,
   });
   app.decorate("latchkey", decorator);
   app.decorate("authenticate", createAuthenticate(resolved, resolved.requireExistingUser));

@@ -25,19 +25,26 @@ export const UserOutSchema = Type.Object(
 
 /**
  * Form of `POST /token`: the OAuth 2.0 password grant (RFC 6749 section 4.3.2), as FastAPI's
- * `OAuth2PasswordRequestForm` reads it. `scope`, `client_id` and `client_secret` are accepted and
- * ignored. A field sent twice arrives as an array and fails the `string` type.
+ * `OAuth2PasswordRequestForm` reads it, or the refresh grant (section 6). Which fields are required
+ * depends on `grant_type`, so the route checks that; the schema checks types. `scope`, `client_id`
+ * and `client_secret` are accepted and ignored. A field sent twice arrives as an array and fails
+ * the `string` type.
  */
 export const TokenFormSchema = Type.Object(
   {
-    username: Type.String(),
-    password: Type.String(),
-    grant_type: Type.Optional(Type.String({ description: 'Only "password" is supported.' })),
+    username: Type.Optional(Type.String({ description: "Password grant: required." })),
+    password: Type.Optional(Type.String({ description: "Password grant: required." })),
+    refresh_token: Type.Optional(Type.String({ description: "Refresh grant: required." })),
+    grant_type: Type.Optional(
+      Type.String({
+        description: '"password" (the default) or, when refresh tokens are on, "refresh_token".',
+      }),
+    ),
     scope: Type.Optional(Type.String({ description: "Accepted and ignored." })),
     client_id: Type.Optional(Type.String({ description: "Accepted and ignored." })),
     client_secret: Type.Optional(Type.String({ description: "Accepted and ignored." })),
   },
-  { description: "OAuth 2.0 password grant form. Unknown fields are ignored." },
+  { description: "OAuth 2.0 password or refresh-token grant form. Unknown fields are ignored." },
 );
 
 /** Response of `POST /token` (the original's `Token`, plus `expires_in`, which its clients ignore). */
@@ -46,6 +53,16 @@ export const TokenOutSchema = Type.Object(
     access_token: Type.String({ description: "A JWT; send it as `Authorization: Bearer <token>`." }),
     token_type: Type.Literal("bearer"),
     expires_in: Type.Integer({ description: "Seconds until the access token expires (RFC 6749 section 5.1)." }),
+    refresh_token: Type.Optional(
+      Type.String({
+        description:
+          "When refresh tokens are on: an opaque token for `grant_type=refresh_token`. Every use returns a new " +
+          "one and retires this one; keep it secret, like a password.",
+      }),
+    ),
+    refresh_expires_in: Type.Optional(
+      Type.Integer({ description: "Seconds until the session ends unless refreshed (idle or absolute limit)." }),
+    ),
   },
   { additionalProperties: false, description: "An access token." },
 );
@@ -69,7 +86,10 @@ function errorResponse(description: string): TSchema {
 
 /** The error statuses a route documents, each with its description. */
 export const ErrorResponses = {
-  400: errorResponse("Unsupported grant type (RFC 6749 section 5.2) or malformed body."),
+  400: errorResponse(
+    "Unsupported grant type or a refresh token that cannot be used (`invalid_grant`, RFC 6749 section 5.2), " +
+      "or a malformed body.",
+  ),
   401: errorResponse("Not authenticated; see the WWW-Authenticate header."),
   409: errorResponse("Username already registered (USERNAME_TAKEN)."),
   413: errorResponse("Request body too large (BODY_TOO_LARGE)."),

@@ -2,6 +2,8 @@ import type {
   AccessTokenClaims,
   AccessTokenData,
   PasswordHasher,
+  RefreshFailure,
+  SessionService,
   TokenService,
   UsernamePolicy,
   UserStore,
@@ -55,6 +57,32 @@ export interface LoginFailedEvent extends LatchkeyEventContext {
   reason: "INVALID_CREDENTIALS";
 }
 
+/** Passed to `onRefresh` after `POST /token` exchanged a refresh token. */
+export interface RefreshEvent extends LatchkeyEventContext {
+  sessionId: string;
+  userId: string;
+  username: string;
+  /** The session's generation now. */
+  generation: number;
+  /** True when a token rotated away within the reuse window was answered with the current one. */
+  replayed: boolean;
+}
+
+/** Passed to `onRefreshFailed` after `POST /token` refused a refresh token. */
+export interface RefreshFailedEvent extends LatchkeyEventContext {
+  /** Why; the client only ever hears `invalid_grant`. */
+  reason: RefreshFailure;
+  /** The session the token named, when it named a real one. */
+  sessionId: string | undefined;
+  userId: string | undefined;
+}
+
+/** Passed to `onRefreshReuse` when a stolen (rotated-away) refresh token came back: the session is revoked. */
+export interface RefreshReuseEvent extends LatchkeyEventContext {
+  sessionId: string;
+  userId: string;
+}
+
 /**
  * An audit callback. Awaited before the response is sent; if it throws or rejects, the error is
  * logged and the response goes out unchanged. Events never carry a password, a hash or a token.
@@ -80,6 +108,8 @@ export interface LatchkeyDecorator {
   readonly admission: AdmissionState;
   /** The username policy with defaults filled in. */
   readonly usernamePolicy: Required<UsernamePolicy>;
+  /** Sessions and refresh tokens, when a `sessionStore` was given and they are not turned off. */
+  readonly sessions: SessionService | undefined;
 }
 
 declare module "fastify" {

@@ -46,6 +46,7 @@ describe("OpenAPI from the route schemas", () => {
     expect(Object.keys(form?.properties ?? {})).toEqual([
       "username",
       "password",
+      "refresh_token",
       "grant_type",
       "scope",
       "client_id",
@@ -56,6 +57,13 @@ describe("OpenAPI from the route schemas", () => {
       additionalProperties: false,
       required: ["access_token", "token_type", "expires_in"],
     });
+    expect(Object.keys(operation?.responses["200"]?.content?.["application/json"]?.schema?.properties ?? {})).toEqual([
+      "access_token",
+      "token_type",
+      "expires_in",
+      "refresh_token",
+      "refresh_expires_in",
+    ]);
   });
 
   it("documents GET /users/me and the error body on every error status", () => {

@@ -1,7 +1,13 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { authenticateUser, InvalidCredentialsError } from "@latchkey/core";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import { loggable, sendError, UnsupportedGrantTypeError } from "../errors.js";
+import {
+  authenticateUser,
+  InvalidCredentialsError,
+  type IssuedRefreshToken,
+  RefreshTokenInvalidError,
+  type StoredUser,
+} from "@latchkey/core";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { fieldRequiredError, loggable, sendError, UnsupportedGrantTypeError } from "../errors.js";
 import { emitEvent, eventContext } from "../events.js";
 import { createLoginFailureGuard, routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
@@ -9,15 +15,24 @@ import { ErrorResponses, TokenFormSchema, TokenOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
 
 const FORM = "application/x-www-form-urlencoded";
+/** A user agent is kept with its session for the session list; beyond this it is cut. */
+const MAX_USER_AGENT_LENGTH = 512;
 
-const schema = {
-  summary: "Log in: get an access token",
+const schema = (refreshTokens: boolean) => ({
+  summary: "Log in, or exchange a refresh token: get an access token",
   description:
-    "OAuth 2.0 password grant (RFC 6749 section 4.3) with a form body `username`, `password` and optional " +
-    "`grant_type=password` (the original's `POST /token`). A wrong password and an unknown username get the same 401 " +
-    "(`error: invalid_grant`). Every error body carries the OAuth fields `error` and `error_description` " +
-    "(RFC 6749 section 5.2): `invalid_request` for a malformed request, `unsupported_grant_type`, " +
-    "`temporarily_unavailable` with 429 and 503, `server_error` with 500.",
+    "OAuth 2.0 token endpoint. Password grant (RFC 6749 section 4.3) with a form body `username`, `password` and " +
+    "optional `grant_type=password` (the original's `POST /token`): a wrong password and an unknown username get " +
+    "the same 401 (`error: invalid_grant`)." +
+    (refreshTokens
+      ? " A login starts a session and also answers a `refresh_token`. Refresh grant (section 6): " +
+        "`grant_type=refresh_token&refresh_token=…` answers a new access token and a new refresh token, and retires " +
+        "the one sent; a retired token sent again after the reuse window ends the whole session. Every refresh " +
+        "failure is the same 400 `invalid_grant`."
+      : "") +
+    " Every error body carries the OAuth fields `error` and `error_description` (RFC 6749 section 5.2): " +
+    "`invalid_request` for a malformed request, `unsupported_grant_type`, `temporarily_unavailable` with 429 and " +
+    "503, `server_error` with 500.",
   tags: ["auth"],
   consumes: [FORM],
   body: TokenFormSchema,
@@ -32,33 +47,138 @@ const schema = {
     500: ErrorResponses[500],
     503: ErrorResponses[503],
   },
-};
+});
 
-/**
- * Runs before schema validation, so a client asking for another grant learns that first, with the
- * OAuth error RFC 6749 section 5.2 defines, whatever else its form lacks. An array (a repeated
- * `grant_type`) is left to the schema, which refuses it with 422.
- */
-async function refuseOtherGrantTypes(request: FastifyRequest): Promise<void> {
-  const grantType = (request.body as { grant_type?: unknown } | undefined)?.grant_type;
-  if (typeof grantType === "string" && grantType !== "password") throw new UnsupportedGrantTypeError();
+interface TokenForm {
+  username?: string | undefined;
+  password?: string | undefined;
+  refresh_token?: string | undefined;
+  grant_type?: string | undefined;
 }
 
 /**
- * `POST /token`: form `username`, `password` → 200 `{access_token, token_type: "bearer", expires_in}`;
- * 401 `INVALID_CREDENTIALS` (`"error": "invalid_grant"`) with `WWW-Authenticate: Bearer`, identical
- * for unknown user and wrong password. Every error body carries RFC 6749 section 5.2's fields.
+ * `POST /token`: the password grant → 200 `{access_token, token_type: "bearer", expires_in}` (plus
+ * `refresh_token` and `refresh_expires_in` when sessions are on); 401 `INVALID_CREDENTIALS`
+ * (`"error": "invalid_grant"`) with `WWW-Authenticate: Bearer`, identical for unknown user and wrong
+ * password. With sessions, the refresh grant → the same answer for the token's session, or 400
+ * `invalid_grant`. Every error body carries RFC 6749 section 5.2's fields.
  */
 export async function registerTokenRoute(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, hasher, usernamePolicy, tokens, hooks } = resolved;
+  const { store, hasher, usernamePolicy, tokens, sessions, hooks } = resolved;
   const guard = createLoginFailureGuard(resolved.rateLimits, usernamePolicy.uniqueness);
   const config = routeRateLimit(resolved.rateLimits.tokenPerAddress, "latchkey-token");
+  const grants = sessions === undefined ? ["password"] : ["password", "refresh_token"];
+  const offered = grants.map((grant) => `"${grant}"`).join(" and ") + (grants.length > 1 ? " are" : " is");
+
+  /**
+   * Runs before schema validation, so a client asking for another grant learns that first, with
+   * the OAuth error RFC 6749 section 5.2 defines, whatever else its form lacks. An array (a
+   * repeated `grant_type`) is left to the schema, which refuses it with 422.
+   */
+  async function refuseOtherGrantTypes(request: FastifyRequest): Promise<void> {
+    const grantType = (request.body as { grant_type?: unknown } | undefined)?.grant_type;
+    if (typeof grantType === "string" && !grants.includes(grantType)) throw new UnsupportedGrantTypeError(offered);
+  }
+
+  /** The answer for a user with a fresh access token, and the session's refresh token when there is one. */
+  async function tokenResponse(reply: FastifyReply, username: string, issued: IssuedRefreshToken | undefined) {
+    const claims = issued === undefined ? { sub: username } : { sub: username, sid: issued.session.id };
+    const accessToken = await tokens.createAccessToken(claims);
+    // RFC 6749 section 5.1: responses carrying tokens must not be cached.
+    reply.header("cache-control", "no-store").header("pragma", "no-cache");
+    return {
+      access_token: accessToken,
+      token_type: "bearer" as const,
+      // Whole seconds, as clients expect; a fractional lifetime (tests use them) rounds down.
+      expires_in: Math.floor(tokens.options.expiresInSeconds),
+      ...(issued !== undefined && {
+        refresh_token: issued.refreshToken,
+        refresh_expires_in: issued.refreshExpiresInSeconds,
+      }),
+    };
+  }
+
+  async function passwordGrant(request: FastifyRequest, reply: FastifyReply, form: TokenForm) {
+    const { username, password } = form;
+    if (username === undefined) throw fieldRequiredError("username");
+    if (password === undefined) throw fieldRequiredError("password");
+    let user: StoredUser | null;
+    try {
+      user = await authenticateUser(store, username, password, {
+        hasher,
+        usernamePolicy,
+        onRehashError: (error) =>
+          request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
+      });
+    } catch (error) {
+      // No verdict (store down, hashing overloaded): the attempt guessed nothing.
+      await guard.giveBack(username);
+      throw error;
+    }
+    if (user === null) {
+      await emitEvent(request, "onLoginFailed", hooks.onLoginFailed, {
+        ...eventContext(request),
+        username,
+        reason: "INVALID_CREDENTIALS",
+      });
+      throw new InvalidCredentialsError();
+    }
+    await guard.clear(username);
+    const userAgent = request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH);
+    const issued = await sessions?.start({ userId: user.id, username: user.username, ip: request.ip, userAgent });
+    await emitEvent(request, "onLogin", hooks.onLogin, {
+      ...eventContext(request),
+      username: user.username,
+      userId: user.id,
+    });
+    return tokenResponse(reply, user.username, issued);
+  }
+
+  async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: TokenForm) {
+    if (sessions === undefined) throw new UnsupportedGrantTypeError(offered);
+    const { refresh_token: refreshToken } = form;
+    if (refreshToken === undefined) throw fieldRequiredError("refresh_token");
+    let issued: IssuedRefreshToken;
+    try {
+      issued = await sessions.refresh(refreshToken);
+    } catch (error) {
+      if (error instanceof RefreshTokenInvalidError) {
+        const { reason, sessionId, userId } = error;
+        request.log.info({ reason, sessionId }, "latchkey: refresh token refused");
+        await emitEvent(request, "onRefreshFailed", hooks.onRefreshFailed, {
+          ...eventContext(request),
+          reason,
+          sessionId,
+          userId,
+        });
+        if (reason === "reused" && sessionId !== undefined && userId !== undefined) {
+          request.log.warn({ sessionId }, "latchkey: a rotated-away refresh token came back; the session is revoked");
+          await emitEvent(request, "onRefreshReuse", hooks.onRefreshReuse, {
+            ...eventContext(request),
+            sessionId,
+            userId,
+          });
+        }
+      }
+      throw error;
+    }
+    const { session, replayed } = issued;
+    await emitEvent(request, "onRefresh", hooks.onRefresh, {
+      ...eventContext(request),
+      sessionId: session.id,
+      userId: session.userId,
+      username: session.username,
+      generation: session.generation,
+      replayed,
+    });
+    return tokenResponse(reply, session.username, issued);
+  }
 
   typed.post(
     "/token",
     {
-      schema,
+      schema: schema(sessions !== undefined),
       bodyLimit: resolved.bodyLimit,
       onRequest: requireContentType(FORM),
       preValidation: refuseOtherGrantTypes,
@@ -69,44 +189,9 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
         sendError(request, reply, error, resolved, { oauth: true, invalidGrantStatus: resolved.invalidGrantStatus }),
       ...(config !== undefined && { config }),
     },
-    async (request, reply) => {
-      const { username, password } = request.body;
-      let user: Awaited<ReturnType<typeof authenticateUser>>;
-      try {
-        user = await authenticateUser(store, username, password, {
-          hasher,
-          usernamePolicy,
-          onRehashError: (error) =>
-            request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
-        });
-      } catch (error) {
-        // No verdict (store down, hashing overloaded): the attempt guessed nothing.
-        await guard.giveBack(username);
-        throw error;
-      }
-      if (user === null) {
-        await emitEvent(request, "onLoginFailed", hooks.onLoginFailed, {
-          ...eventContext(request),
-          username,
-          reason: "INVALID_CREDENTIALS",
-        });
-        throw new InvalidCredentialsError();
-      }
-      await guard.clear(username);
-      const accessToken = await tokens.createAccessToken({ sub: user.username });
-      await emitEvent(request, "onLogin", hooks.onLogin, {
-        ...eventContext(request),
-        username: user.username,
-        userId: user.id,
-      });
-      // RFC 6749 section 5.1: responses carrying tokens must not be cached.
-      reply.header("cache-control", "no-store").header("pragma", "no-cache");
-      return {
-        access_token: accessToken,
-        token_type: "bearer" as const,
-        // Whole seconds, as clients expect; a fractional lifetime (tests use them) rounds down.
-        expires_in: Math.floor(tokens.options.expiresInSeconds),
-      };
-    },
+    async (request, reply) =>
+      request.body.grant_type === "refresh_token"
+        ? refreshGrant(request, reply, request.body)
+        : passwordGrant(request, reply, request.body),
   );
 }
