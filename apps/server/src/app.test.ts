@@ -1,4 +1,4 @@
-import { createMemoryUserStore } from "@latchkey/core";
+import { createMemorySessionStore, createMemoryUserStore } from "@latchkey/core";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ const memoryDatabase = (): Database => ({
   kind: "pglite",
   location: "memory",
   store: createMemoryUserStore(),
+  sessionStore: createMemorySessionStore(),
   usernameUniqueness: "exact",
   usernameUniquenessReason: "test",
   ping: async () => {},

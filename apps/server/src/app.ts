@@ -144,6 +144,8 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
     openApiSecurityScheme: "OAuth2PasswordBearer",
     invalidGrantStatus: config.invalidGrantStatus,
     usernamePolicy: { uniqueness: database.usernameUniqueness },
+    sessionStore: database.sessionStore,
+    refreshTokens: config.refreshTokens ?? false,
     ...(config.maxConcurrentHashes !== undefined && { maxConcurrentHashes: config.maxConcurrentHashes }),
     ...(config.maxQueuedHashes !== undefined && { maxQueuedHashes: config.maxQueuedHashes }),
     rateLimit: {

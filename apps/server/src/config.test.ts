@@ -41,6 +41,7 @@ describe("loadConfig", () => {
         maxConnectionsPerAddress: 64,
       },
       usernameUniqueness: undefined,
+      refreshTokens: { reuseWindowSeconds: 10, idleTimeoutSeconds: 604_800, absoluteTimeoutSeconds: 2_592_000 },
     });
   });
 
@@ -70,6 +71,9 @@ describe("loadConfig", () => {
       MAX_CONNECTIONS: "5000",
       MAX_CONNECTIONS_PER_ADDRESS: "8",
       USERNAME_UNIQUENESS: "case-insensitive",
+      REFRESH_REUSE_WINDOW_SECONDS: "30",
+      REFRESH_IDLE_TIMEOUT_SECONDS: "3600",
+      REFRESH_ABSOLUTE_TIMEOUT_SECONDS: "86400",
     });
     expect(config).toMatchObject({
       redisUrl: "redis://cache:6379/0",
@@ -89,6 +93,7 @@ describe("loadConfig", () => {
         maxConnectionsPerAddress: 8,
       },
       usernameUniqueness: "case-insensitive",
+      refreshTokens: { reuseWindowSeconds: 30, idleTimeoutSeconds: 3600, absoluteTimeoutSeconds: 86_400 },
       databaseUrl: "postgresql://user:password@localhost:5432/dbname",
       accessTokenExpireMinutes: 60,
       port: 9000,
@@ -121,6 +126,8 @@ describe("loadConfig", () => {
     [{ TRUST_PROXY: "10.0.0.0/33" }, /TRUST_PROXY must be .* got "10.0.0.0\/33"/],
     [{ TRUST_PROXY: "2" }, /TRUST_PROXY must be false or a comma list/],
     [{ TRUST_PROXY: "true" }, /TRUST_PROXY .*true would let any client choose its address/],
+    [{ REFRESH_TOKENS: "maybe" }, /REFRESH_TOKENS must be on or off/],
+    [{ REFRESH_REUSE_WINDOW_SECONDS: "61" }, /REFRESH_REUSE_WINDOW_SECONDS must be a whole number from 0 to 60/],
     [{ USERNAME_UNIQUENESS: "fuzzy" }, /USERNAME_UNIQUENESS must be one of exact, case-insensitive, confusable/],
     [{ REQUEST_TIMEOUT_SECONDS: "0" }, /REQUEST_TIMEOUT_SECONDS must be a whole number from 1 to 3600/],
     [{ MAX_CONNECTIONS_PER_ADDRESS: "none" }, /MAX_CONNECTIONS_PER_ADDRESS must be a whole number/],
@@ -161,6 +168,11 @@ describe("loadConfig", () => {
     expect(defaultMaxConnections(join(dir, "1024"))).toBe(768);
     expect(defaultMaxConnections(join(dir, "big"))).toBe(4096);
     expect(defaultMaxConnections(join(dir, "missing"))).toBe(768);
+  });
+
+  it("turns refresh tokens off with REFRESH_TOKENS=off", () => {
+    expect(loadConfig({ REFRESH_TOKENS: "off" }).refreshTokens).toBeUndefined();
+    expect(loadConfig({ REFRESH_TOKENS: "on" }).refreshTokens).toBeDefined();
   });
 
   it("reports every bad variable at once", () => {

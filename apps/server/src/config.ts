@@ -34,6 +34,8 @@ export interface ServerConfig {
   trustProxy: false | string[];
   /** Limits on connections and on how long a client may take; see {@link ConnectionSettings}. */
   connections: ConnectionSettings;
+  /** Sessions and rotating refresh tokens; `undefined` when `REFRESH_TOKENS=off`. */
+  refreshTokens: RefreshTokenSettings | undefined;
   /**
    * `USERNAME_UNIQUENESS`: when two names are one account. Absent: chosen from the database (the
    * policy its keys were made under; else `confusable` for an empty table, `exact` for one with users).
@@ -51,6 +53,16 @@ export interface ServerConfig {
   loginFailuresPer15Minutes: number;
   /** Status of a wrong password on `POST /token` (`TOKEN_INVALID_GRANT_STATUS`): 401 (the original's) or 400 (RFC 6749). */
   invalidGrantStatus: 400 | 401;
+}
+
+/** Refresh-token timing, in seconds. */
+export interface RefreshTokenSettings {
+  /** `REFRESH_REUSE_WINDOW_SECONDS` (default 10, at most 60). */
+  reuseWindowSeconds: number;
+  /** `REFRESH_IDLE_TIMEOUT_SECONDS` (default 7 days). */
+  idleTimeoutSeconds: number;
+  /** `REFRESH_ABSOLUTE_TIMEOUT_SECONDS` (default 30 days). */
+  absoluteTimeoutSeconds: number;
 }
 
 /** Connection limits and timeouts, in the units Node's HTTP server takes. */
@@ -117,6 +129,26 @@ function usernameUniqueness(env: Env, problems: string[]): UsernameUniqueness | 
   if (USERNAME_UNIQUENESS_POLICIES.includes(raw as UsernameUniqueness)) return raw as UsernameUniqueness;
   problems.push(`USERNAME_UNIQUENESS must be one of ${USERNAME_UNIQUENESS_POLICIES.join(", ")}, got "${raw}"`);
   return undefined;
+}
+
+function refreshTokens(env: Env, problems: string[]): RefreshTokenSettings | undefined {
+  const onOff = env.REFRESH_TOKENS?.trim().toLowerCase();
+  const settings: RefreshTokenSettings = {
+    reuseWindowSeconds: integer(env, "REFRESH_REUSE_WINDOW_SECONDS", 10, 0, 60, problems),
+    idleTimeoutSeconds: integer(env, "REFRESH_IDLE_TIMEOUT_SECONDS", 7 * 24 * 3600, 60, 10 * 365 * 24 * 3600, problems),
+    absoluteTimeoutSeconds: integer(
+      env,
+      "REFRESH_ABSOLUTE_TIMEOUT_SECONDS",
+      30 * 24 * 3600,
+      60,
+      10 * 365 * 24 * 3600,
+      problems,
+    ),
+  };
+  if (onOff === undefined || onOff === "" || onOff === "on" || onOff === "true") return settings;
+  if (onOff === "off" || onOff === "false") return undefined;
+  problems.push(`REFRESH_TOKENS must be on or off, got "${env.REFRESH_TOKENS}"`);
+  return settings;
 }
 
 function connections(env: Env, problems: string[]): ConnectionSettings {
@@ -273,6 +305,7 @@ export function loadConfig(env: Env): ServerConfig {
     invalidGrantStatus: invalidGrantStatus(env, problems),
     connections: connections(env, problems),
     usernameUniqueness: usernameUniqueness(env, problems),
+    refreshTokens: refreshTokens(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,6 +1,7 @@
 import { join } from "node:path";
-import type { UsernameUniqueness, UserStore } from "@latchkey/core";
+import type { SessionStore, UsernameUniqueness, UserStore } from "@latchkey/core";
 import {
+  createKyselySessionStore,
   createKyselyUserStore,
   createPgliteDatabase,
   createPostgresDatabase,
@@ -17,6 +18,8 @@ export interface Database {
   /** Where it is, for the start-up log: a URL without its password, or a folder. */
   location: string;
   store: UserStore;
+  /** Sessions (logins and their refresh tokens), in `latchkey_users_sessions`. */
+  sessionStore: SessionStore;
   /** The username uniqueness policy to serve with, and why it was chosen (for the start-up log). */
   usernameUniqueness: UsernameUniqueness;
   usernameUniquenessReason: string;
@@ -79,6 +82,7 @@ export async function openDatabase(config: ServerConfig): Promise<Database> {
     kind,
     location: config.databaseUrl ? withoutPassword(config.databaseUrl) : join(config.dataDir, "pglite"),
     store: createKyselyUserStore(db),
+    sessionStore: createKyselySessionStore(db),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,20 +1,14 @@
 import { createBcryptHasher } from "@latchkey/core";
 import { type FaultProxy, startFaultProxy } from "@latchkey/core/testing";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { postgresDatabase, type TestDatabase } from "../src/testing/databases.js";
 import { type RunningServer, startServer } from "../src/testing/server-process.js";
+import { describeOnPostgres as describeOnPostgresFor, testDatabaseUrl } from "./postgres-only.js";
 
 // The real server process on real PostgreSQL, with the fault proxy (the one fake: a network cannot
 // be made to fail on cue here) between them. The shared PostgreSQL server is never stopped.
-const testDatabaseUrl = process.env.TEST_DATABASE_URL;
-
-// These need a real PostgreSQL server behind a proxy. Without TEST_DATABASE_URL they are reported
-// as skipped (vitest fails a file that registers no test at all), and the run says why out loud.
-const NEEDS_POSTGRES = "TEST_DATABASE_URL is not set: these tests need a real PostgreSQL server and did not run";
-if (!testDatabaseUrl) console.warn(`[latchkey/server] ${NEEDS_POSTGRES}: test/faults.test.ts`);
-const describeOnPostgres = (name: string, suite: () => void) =>
-  describe.skipIf(!testDatabaseUrl)(testDatabaseUrl ? name : `${name} (${NEEDS_POSTGRES})`, suite);
+const describeOnPostgres = describeOnPostgresFor("test/faults.test.ts");
 // All load comes from one address, and these tests are about the database, not about overload:
 // rate limits off, and an admission queue long enough that no request is refused as OVERLOADED.
 const NO_LIMITS = {
@@ -28,6 +22,11 @@ const form = (username: string, password: string) => ({
   method: "POST",
   headers: { "content-type": "application/x-www-form-urlencoded" },
   body: new URLSearchParams({ username, password }).toString(),
+});
+const refreshForm = (refreshToken: string) => ({
+  method: "POST",
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+  body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: refreshToken }).toString(),
 });
 const json = (username: string, password: string) => ({
   method: "POST",
@@ -104,6 +103,24 @@ describeOnPostgres("the server process when PostgreSQL goes away (through a faul
     expect((await fetch(`${base}/token`, form("before-cut", "a long password"))).status).toBe(200);
     expect((await fetch(`${base}/users/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     expect(server.output()).not.toMatch(/\$2[aby]\$/);
+  });
+
+  it("answers a refresh 503 with Retry-After while the database is cut, and the same refresh token works after", async () => {
+    const base = server.url;
+    expect((await fetch(`${base}/users/`, json("refresher", "a long password"))).status).toBe(201);
+    const login = (await (await fetch(`${base}/token`, form("refresher", "a long password"))).json()) as {
+      refresh_token: string;
+    };
+    await proxy.cut();
+    const during = await fetch(`${base}/token`, refreshForm(login.refresh_token));
+    expect(during.status).toBe(503);
+    expect(during.headers.get("retry-after")).toBe("5");
+    expect(await during.json()).toMatchObject({ code: "STORE_UNAVAILABLE", error: "temporarily_unavailable" });
+    await proxy.restore();
+    await until(async () => (await fetch(`${base}/ready`)).status === 200, 30_000);
+    const after = await fetch(`${base}/token`, refreshForm(login.refresh_token));
+    expect(after.status).toBe(200);
+    expect(((await after.json()) as { refresh_token: string }).refresh_token).not.toBe(login.refresh_token);
   });
 });
 
