@@ -7,6 +7,12 @@ export interface LoadSpec {
   body?: string;
   /** A prefix: each request signs up a new user `<prefix>-<pid>-<n>` (JSON body) instead of `body`. */
   uniqueUsernames?: string;
+  /**
+   * Refresh tokens of distinct sessions, at least one per connection: each request refreshes one
+   * of them (`grant_type=refresh_token`, form body instead of `body`) and puts back the token it is
+   * answered with, so every request is a real rotation of a live session.
+   */
+  refreshTokens?: string[];
   connections: number;
   /** Requests per second over all connections; absent: as fast as the server answers. */
   rate?: number;

@@ -10,6 +10,21 @@ import type { LoadResult, LoadSpec } from "./load-spec.js";
 const spec = JSON.parse(process.argv[2] ?? "{}") as LoadSpec;
 
 let sequence = 0;
+// Sessions not in flight. A request takes one (its connection's context remembers which) and puts
+// back the token it was answered with, or the same one when the refresh did not go through.
+const idleRefreshTokens = [...(spec.refreshTokens ?? [])];
+const refreshing = spec.refreshTokens !== undefined && {
+  setupRequest: (req: autocannon.Request, context: object) => {
+    const token = idleRefreshTokens.pop();
+    if (token === undefined) throw new Error("more connections than sessions: give one refresh token per connection");
+    (context as { refreshToken?: string }).refreshToken = token;
+    return { ...req, body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: token }).toString() };
+  },
+  onResponse: (status: number, body: string, context: object) => {
+    const answered = status === 200 ? (JSON.parse(body) as { refresh_token?: string }).refresh_token : undefined;
+    idleRefreshTokens.push(answered ?? ((context as { refreshToken?: string }).refreshToken as string));
+  },
+};
 const request: autocannon.Request = {
   method: spec.method,
   path: spec.path,
@@ -23,6 +38,7 @@ const request: autocannon.Request = {
       return { ...req, body: JSON.stringify({ username, password: "bench-password-1" }) };
     },
   }),
+  ...refreshing,
 };
 
 const latencies: number[] = [];

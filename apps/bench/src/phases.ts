@@ -6,7 +6,16 @@ import { type BenchServer, startBenchServer } from "./server.js";
 import { BCRYPT_CONNECTIONS, CHEAP_CONNECTIONS, type Durations, PROBE } from "./settings.js";
 import { type StartupRun, timeStartup } from "./startup.js";
 
-export const PHASES = ["bare", "authenticate", "me", "token", "users", "isolationIdle", "isolationLoaded"] as const;
+export const PHASES = [
+  "bare",
+  "authenticate",
+  "me",
+  "refresh",
+  "token",
+  "users",
+  "isolationIdle",
+  "isolationLoaded",
+] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export interface Ceilings {
@@ -36,6 +45,33 @@ export interface SweepRun {
 }
 
 const PASSWORD = "bench-password-1";
+/** Sessions the refresh phase rotates: two per connection, so one is always idle for the next request. */
+const REFRESH_SESSIONS = CHEAP_CONNECTIONS * 2;
+
+/** Signs a user up for the refresh phase and logs in once per session; returns the refresh tokens. */
+async function seedSessions(server: BenchServer): Promise<string[]> {
+  const credentials = { username: "bench-refresher", password: PASSWORD };
+  await server.call(
+    "/users/",
+    { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(credentials) },
+    201,
+    409,
+  );
+  const tokens: string[] = [];
+  for (let i = 0; i < REFRESH_SESSIONS; i += 1) {
+    const login = await server.call(
+      "/token",
+      {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(credentials).toString(),
+      },
+      200,
+    );
+    tokens.push((login as { refresh_token: string }).refresh_token);
+  }
+  return tokens;
+}
 
 /** Signs the bench user up (unless a sweep's earlier run did) and logs in once; returns an access token. */
 async function seed(server: BenchServer): Promise<string> {
@@ -69,7 +105,7 @@ export interface RunContext {
   log(line: string): void;
 }
 
-function loads(url: string, token: string, durations: Durations) {
+function loads(url: string, token: string, refreshTokens: string[], durations: Durations) {
   const bearer = { authorization: `Bearer ${token}` };
   const cheap = (path: string, headers: Record<string, string> = {}): LoadSpec => ({
     url,
@@ -108,6 +144,12 @@ function loads(url: string, token: string, durations: Durations) {
     bare: cheap("/bench/hello"),
     authenticate: cheap("/bench/protected", bearer),
     me: cheap("/users/me", bearer),
+    // Every request a real rotation of one of many live sessions: a row lock, an UPDATE, a commit.
+    refresh: {
+      ...cheap("/token", { "content-type": "application/x-www-form-urlencoded" }),
+      method: "POST",
+      refreshTokens,
+    } satisfies LoadSpec,
     token: tokenLoad,
     users: {
       ...tokenLoad,
@@ -124,6 +166,7 @@ const ROUTES = {
   bare: "GET /bench/hello",
   authenticate: "GET /bench/protected",
   me: "GET /users/me",
+  refresh: "POST /token",
   token: "POST /token",
   users: "POST /users/",
 } as const;
@@ -137,11 +180,15 @@ function ceiling(
   return runForResult<CeilingResult>("bcrypt-ceiling", spec, context.ceilingEnv);
 }
 
-/** Seeds the bench user, then gives the loads for its token and a measuring function for this server. */
-async function prepare(server: BenchServer, context: RunContext) {
+/**
+ * Seeds the bench user (and, for the refresh phase, its sessions), then gives the loads for its
+ * tokens and a measuring function for this server.
+ */
+async function prepare(server: BenchServer, context: RunContext, sessions = false) {
   const token = await seed(server);
+  const refreshTokens = sessions ? await seedSessions(server) : [];
   return {
-    load: loads(server.url, token, context.durations),
+    load: loads(server.url, token, refreshTokens, context.durations),
     measure: (route: string, load: LoadSpec, background?: LoadSpec) =>
       measureWindow(server, { route, load, postgres: context.postgres, ...(background && { background }) }),
   };
@@ -169,10 +216,10 @@ export async function runDatabase(database: DatabaseRun["database"], context: Ru
       compareAtGate: await ceiling(context, "compare", maxConcurrent),
       hashAtGate: await ceiling(context, "hash", maxConcurrent),
     };
-    const { load, measure } = await prepare(server, context);
+    const { load, measure } = await prepare(server, context, true);
 
     const phases = {} as Record<PhaseName, Measurement>;
-    for (const name of ["bare", "authenticate", "me", "token", "users"] as const) {
+    for (const name of ["bare", "authenticate", "me", "refresh", "token", "users"] as const) {
       log(`[${database}] ${name}`);
       phases[name] = await measure(ROUTES[name], load[name]);
     }

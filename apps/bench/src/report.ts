@@ -36,6 +36,7 @@ const PHASE_TITLES: Record<PhaseName, string> = {
   bare: "GET /bench/hello (bare route)",
   authenticate: "GET /bench/protected (app.authenticate only)",
   me: "GET /users/me",
+  refresh: "POST /token, grant_type=refresh_token (a rotation per request, 64 sessions)",
   token: "POST /token",
   users: "POST /users/ (unique usernames)",
   isolationIdle: "authenticate-only at 200 req/s, idle",
