@@ -68,16 +68,20 @@ const perWindow = (max: number, timeWindowSeconds: number) => (max === 0 ? false
  */
 function warnOnUntrustedForwarding(app: FastifyInstance, isTrustedProxy: (address: string) => boolean): void {
   let warned = false;
-  app.addHook("onRequest", async (request) => {
-    if (warned || request.headers["x-forwarded-for"] === undefined) return;
-    const peer = request.socket.remoteAddress;
-    if (peer === undefined || isTrustedProxy(peer)) return;
-    warned = true;
-    request.log.warn(
-      { peer },
-      "a request carries X-Forwarded-For from a peer TRUST_PROXY does not name: the header is ignored, so if a " +
-        "proxy sits in front, all its clients share its per-address limits; set TRUST_PROXY to the proxy's address",
-    );
+  // A callback hook, not an async one: it runs on every request, and a promise per request costs.
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!warned && request.headers["x-forwarded-for"] !== undefined) {
+      const peer = request.socket.remoteAddress;
+      if (peer !== undefined && !isTrustedProxy(peer)) {
+        warned = true;
+        request.log.warn(
+          { peer },
+          "a request carries X-Forwarded-For from a peer TRUST_PROXY does not name: the header is ignored, so if " +
+            "a proxy sits in front, all its clients share its per-address limits; set TRUST_PROXY to the proxy's address",
+        );
+      }
+    }
+    done();
   });
 }
 
