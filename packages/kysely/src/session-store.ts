@@ -33,13 +33,21 @@ class DecisionFailed {
   constructor(readonly error: unknown) {}
 }
 
+/** How often a decision is made again when another one changed the session first, at most. */
+const MAX_ATTEMPTS = 100;
+
 /**
  * A {@link SessionStore} on PostgreSQL or PGlite through Kysely, in `latchkey_<table>_sessions`
- * (made by `migrateToLatest`). `updateSessionLocked` is one transaction: `SELECT … FOR UPDATE` on
- * the session's row, the decision, the `UPDATE` it asks for, `COMMIT`. Every instance on one
- * PostgreSQL waits for the row lock in turn (no skipping, so no 409s); a lock held past the
- * connection's statement timeout (5 s by default) fails as `STORE_UNAVAILABLE`, and a failure at
- * any point rolls back, so no generation is consumed and no revocation half done.
+ * (made by `migrateToLatest`).
+ *
+ * `updateSessionLocked` is optimistic: it reads the row, runs the decision, and writes the change
+ * with one `UPDATE … WHERE id = … AND generation = … AND revoked_at IS [NOT] NULL`, a
+ * compare-and-swap that PostgreSQL runs under the row's lock. If another decision (on this instance
+ * or another) changed the session in between, the `UPDATE` matches nothing and the decision runs
+ * again on the new state. Two statements, no transaction held open across round trips, so no lock is
+ * ever waited on past a statement and racers never deadlock or time out; a refresh racing another
+ * sees the rotation and takes the reuse-window answer. A failure at any point leaves the row as it
+ * was: no generation consumed, nothing half revoked.
  */
 export function createKyselySessionStore(
   // biome-ignore lint/suspicious/noExplicitAny: accepts a Kysely instance typed for any app schema.
@@ -91,32 +99,37 @@ export function createKyselySessionStore(
     },
 
     updateSessionLocked(id, decide) {
-      return run("updateSessionLocked", () =>
-        sessions.transaction().execute(async (trx) => {
-          const row = await trx.selectFrom(table).selectAll().where("id", "=", id).forUpdate().executeTakeFirst();
+      return run("updateSessionLocked", async () => {
+        for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
+          const row = await sessions.selectFrom(table).selectAll().where("id", "=", id).executeTakeFirst();
+          const session = row ? toStoredSession(row) : null;
           let decision: ReturnType<typeof decide>;
           try {
-            decision = decide(row ? toStoredSession(row) : null);
+            decision = decide(session);
           } catch (error) {
             throw new DecisionFailed(error);
           }
           const { change, result } = decision;
-          if (row && change !== undefined) {
-            await trx
-              .updateTable(table)
-              .set({
-                ...(change.generation !== undefined && { generation: change.generation }),
-                ...(change.rotatedAt !== undefined && { rotated_at: change.rotatedAt }),
-                ...(change.lastUsedAt !== undefined && { last_used_at: change.lastUsedAt }),
-                ...(change.revokedAt !== undefined && { revoked_at: change.revokedAt }),
-                ...(change.revokeReason !== undefined && { revoke_reason: change.revokeReason }),
-              })
-              .where("id", "=", id)
-              .execute();
-          }
-          return result;
-        }),
-      );
+          if (session === null || change === undefined) return result;
+          const written = await sessions
+            .updateTable(table)
+            .set({
+              ...(change.generation !== undefined && { generation: change.generation }),
+              ...(change.rotatedAt !== undefined && { rotated_at: change.rotatedAt }),
+              ...(change.lastUsedAt !== undefined && { last_used_at: change.lastUsedAt }),
+              ...(change.revokedAt !== undefined && { revoked_at: change.revokedAt }),
+              ...(change.revokeReason !== undefined && { revoke_reason: change.revokeReason }),
+            })
+            .where("id", "=", id)
+            .where("generation", "=", session.generation)
+            // Revocation is final, so "still unrevoked" is all there is to compare; comparing the
+            // timestamp itself would never match one written by SQL's now() (microseconds, not ms).
+            .where("revoked_at", session.revokedAt === null ? "is" : "is not", null)
+            .executeTakeFirst();
+          if (written.numUpdatedRows > 0n) return result;
+        }
+        throw new Error(`session ${id} kept changing under ${MAX_ATTEMPTS} attempts to update it`);
+      });
     },
   };
 }

@@ -62,6 +62,17 @@ for (const backend of backends) {
       expect(await store.findSession(session.id)).toBeNull();
     });
 
+    it("honours a revocation an operator writes in SQL with now()", async () => {
+      const { tableName, store, user } = await fresh();
+      const sessions = createSessionService({ store, secret: "k".repeat(32) });
+      const { session, refreshToken } = await sessions.start({ userId: user.id, username: user.username });
+      await sql`update ${sql.table(`latchkey_${tableName}_sessions`)} set revoked_at = now() where id = ${session.id}`.execute(
+        db,
+      );
+      await expect(sessions.refresh(refreshToken)).rejects.toMatchObject({ code: "REFRESH_TOKEN_INVALID" });
+      expect((await store.findSession(session.id))?.revokedAt).toBeInstanceOf(Date);
+    });
+
     it("answers STORE_UNAVAILABLE, not a driver error, when the table is missing", async () => {
       const store = createKyselySessionStore(db, { tableName: "no_such_table" });
       await expect(store.findSession("00000000-0000-4000-8000-000000000000")).rejects.toMatchObject({

@@ -2,7 +2,7 @@ import type { SessionStore, StoredSession } from "./store.js";
 
 /**
  * A {@link SessionStore} in a `Map`, for tests, examples and single-process prototypes. Updates of
- * one session run one after another (a promise chain per session stands in for the row lock).
+ * one session run one after another (a promise chain per session).
  */
 export function createMemorySessionStore(): SessionStore {
   const sessions = new Map<string, StoredSession>();

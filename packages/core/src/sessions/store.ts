@@ -47,9 +47,10 @@ export interface SessionDecision<T> {
 
 /**
  * Where sessions live. The refresh rules are core's; a store supplies storage and one guarantee:
- * {@link SessionStore.updateSessionLocked} runs a decision on a session while no other decision
- * on it can run (a row lock on PostgreSQL, so several instances serialize on it too), and writes
- * the decision's change atomically with the decision, or not at all.
+ * {@link SessionStore.updateSessionLocked} writes a decision's change only if the session is still
+ * the one the decision saw, atomically, or not at all, across every process that shares the store
+ * (by holding a lock while deciding, or by compare-and-swap and deciding again, as the Kysely store
+ * does). So concurrent decisions on one session take effect one after another.
  *
  * Stores throw `STORE_UNAVAILABLE` when their database cannot answer; a failed or interrupted
  * update leaves the session as it was, so a client may retry with the same token.
@@ -60,9 +61,10 @@ export interface SessionStore {
   /** The session, or `null`. */
   findSession(id: string): Promise<StoredSession | null>;
   /**
-   * Locks the session, calls `decide` with it (or `null` when there is none), writes the change
-   * it returns, commits, and resolves to its result. `decide` is synchronous so the lock is held
-   * for as short as possible.
+   * Calls `decide` with the session (or `null` when there is none), writes the change it returns
+   * if the session has not changed meanwhile (otherwise `decide` runs again on the new state), and
+   * resolves to its result. `decide` is synchronous and free of side effects, so it may run more
+   * than once.
    */
   updateSessionLocked<T>(id: string, decide: (session: StoredSession | null) => SessionDecision<T>): Promise<T>;
 }
