@@ -144,7 +144,7 @@ function loads(url: string, token: string, refreshTokens: string[], durations: D
     bare: cheap("/bench/hello"),
     authenticate: cheap("/bench/protected", bearer),
     me: cheap("/users/me", bearer),
-    // Every request a real rotation of one of many live sessions: a row lock, an UPDATE, a commit.
+    // Every request a real rotation of one of many live sessions: a read, a conditional UPDATE, a commit.
     refresh: {
       ...cheap("/token", { "content-type": "application/x-www-form-urlencoded" }),
       method: "POST",

@@ -98,7 +98,7 @@ export function checkTargets(run: DatabaseRun): TargetCheck[] {
   if (!refresh.met) {
     const perRequest = (m: Measurement) => fmt((m.cpu.server / m.perSecond) * 1e6, 0);
     refresh.reason =
-      "Per refresh: a transaction that locks the session row, updates it and commits (a WAL flush), then an " +
+      "Per refresh: a read of the session row, a conditional UPDATE that commits (a WAL flush), then an " +
       `HS256 signature; ${perRequest(phases.refresh)} µs of server CPU per refresh against ` +
       `${perRequest(phases.me)} µs per /users/me. Refresh: ${fmt(phases.refresh.perSecond, 0)}/s with ` +
       `${cpuSplit(phases.refresh)}; /users/me: ${fmt(phases.me.perSecond, 0)}/s with ${cpuSplit(phases.me)}.`;

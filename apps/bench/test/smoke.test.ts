@@ -62,8 +62,19 @@ describe("pnpm bench --smoke", () => {
     }
   });
 
-  it("checks five targets per database and runs the admission-gate sweep", () => {
-    expect(results.targets).toHaveLength(5 * results.databases.length);
+  it("checks every target per database and runs the admission-gate sweep", () => {
+    const names = [
+      "POST /token ÷ raw bcrypt.compare",
+      "POST /users/ ÷ raw bcrypt.hash",
+      "authenticate-only ÷ bare",
+      "GET /users/me ÷ bare",
+      "refresh ÷ GET /users/me",
+      "authenticate-only p99 under a /token flood",
+    ];
+    for (const run of results.databases) {
+      expect(results.targets.filter((t) => t.database === run.database).map((t) => t.name)).toEqual(names);
+    }
+    expect(results.targets).toHaveLength(names.length * results.databases.length);
     for (const target of results.targets) {
       expect(Number.isFinite(target.value), target.name).toBe(true);
       if (!target.met) expect(target.reason, target.name).toBeTruthy();
