@@ -123,6 +123,7 @@ export class TokenExpiredError extends LatchkeyError {
 
 /** Why a token was refused; see {@link TokenInvalidError}. */
 export type TokenProblem =
+  | "revoked"
   | "malformed"
   | "too_large"
   | "algorithm"

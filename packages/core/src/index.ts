@@ -32,8 +32,30 @@ export {
   type PasswordPolicy,
   resolvePasswordPolicy,
 } from "./passwords/password-policy.js";
-export { createMemorySessionStore } from "./sessions/memory-store.js";
+export {
+  ACCESS_TOKEN_CHECKS,
+  type AccessControl,
+  type AccessControlOptions,
+  type AccessTokenChecks,
+  createAccessControl,
+  DEFAULT_CLEANUP_BATCH_SIZE,
+  DEFAULT_CLEANUP_INTERVAL_SECONDS,
+  DEFAULT_ENDED_SESSION_RETENTION_SECONDS,
+  LOGOUT_SCOPES,
+  type LogoutScope,
+  type PasswordChanged,
+} from "./sessions/access-control.js";
+export { createMemorySessionStore, type MemorySessionStoreOptions } from "./sessions/memory-store.js";
 export { parseRefreshToken, REFRESH_TOKEN_PREFIX } from "./sessions/refresh-token.js";
+export {
+  createRevocationCache,
+  DEFAULT_MAX_STALENESS_MS,
+  DEFAULT_POLL_INTERVAL_MS,
+  type RevocationCache,
+  type RevocationCacheOptions,
+  type RevocationVerdict,
+} from "./sessions/revocation-cache.js";
+export { revocationRefuses, tokensNotBefore } from "./sessions/revocation-rules.js";
 export {
   createSessionService,
   DEFAULT_ABSOLUTE_TIMEOUT_SECONDS,
@@ -47,7 +69,19 @@ export {
   type SessionService,
   type SessionStart,
 } from "./sessions/service.js";
-export type { NewSession, SessionChange, SessionDecision, SessionStore, StoredSession } from "./sessions/store.js";
+export type {
+  EndedUserAccess,
+  EndUserAccess,
+  NewSession,
+  RevocableClaims,
+  Revocation,
+  RevocationPage,
+  RevocationWatch,
+  SessionChange,
+  SessionDecision,
+  SessionStore,
+  StoredSession,
+} from "./sessions/store.js";
 export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./tokens/secret.js";
 export {
   type AccessTokenClaims,

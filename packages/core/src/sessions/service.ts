@@ -1,8 +1,15 @@
 import { hkdfSync, randomBytes, randomUUID } from "node:crypto";
-import { InvalidOptionsError, type RefreshFailure, RefreshTokenInvalidError } from "../errors.js";
+import {
+  InvalidCredentialsError,
+  InvalidOptionsError,
+  type RefreshFailure,
+  RefreshTokenInvalidError,
+} from "../errors.js";
 import { encodeRefreshToken, hasValidTag, parseRefreshToken } from "./refresh-token.js";
-import type { SessionStore, StoredSession } from "./store.js";
+import type { NewSession, SessionStore, StoredSession } from "./store.js";
 
+/** Default time a revocation is kept: the default access-token lifetime and a minute. */
+export const DEFAULT_REVOCATION_RETENTION_SECONDS = 31 * 60;
 /** Default reuse window: a rotated-away token is answered with the current one for 10 s. */
 export const DEFAULT_REUSE_WINDOW_SECONDS = 10;
 /** The longest reuse window allowed: beyond a minute a stolen token's replay is not a race. */
@@ -26,6 +33,11 @@ export interface SessionOptions {
   idleTimeoutSeconds?: number;
   /** Seconds after login after which a session ends. Default 30 days. */
   absoluteTimeoutSeconds?: number;
+  /**
+   * How long a revocation made by reuse detection is kept: the longest an access token issued for
+   * the session can still be valid. Default 30 minutes and a minute (the default access-token lifetime).
+   */
+  revocationRetentionSeconds?: number;
   /** The clock, in ms since the epoch (tests). Default `Date.now`. */
   now?: () => number;
 }
@@ -35,14 +47,17 @@ export interface ResolvedSessionOptions {
   readonly reuseWindowSeconds: number;
   readonly idleTimeoutSeconds: number;
   readonly absoluteTimeoutSeconds: number;
+  readonly revocationRetentionSeconds: number;
 }
 
-/** Who logs in, and from where (shown in a session list later). */
+/** Who logs in, and from where (shown in the session list). */
 export interface SessionStart {
   userId: string;
   username: string;
   ip?: string | undefined;
   userAgent?: string | undefined;
+  /** The hash the password was verified against: see {@link NewSession.ifPasswordHash}. */
+  ifPasswordHash?: string | undefined;
 }
 
 /** A refresh token handed out, with its session. */
@@ -58,8 +73,20 @@ export interface IssuedRefreshToken {
 /** Issues and rotates refresh tokens; see {@link createSessionService}. */
 export interface SessionService {
   readonly options: ResolvedSessionOptions;
+  readonly store: SessionStore;
+  /**
+   * Starts a session.
+   * @throws {InvalidCredentialsError} `INVALID_CREDENTIALS` when the password changed since it
+   *   was verified (see {@link SessionStart.ifPasswordHash}).
+   */
   start(login: SessionStart): Promise<IssuedRefreshToken>;
   refresh(token: string): Promise<IssuedRefreshToken>;
+  /** The live session a well-formed, genuine refresh token belongs to (any generation), or `null`. Changes nothing. */
+  identify(token: string): Promise<StoredSession | null>;
+  /** The user's live sessions (not revoked, not past their idle or absolute end), newest first. */
+  list(userId: string): Promise<StoredSession[]>;
+  /** Whether a session is alive now. */
+  isAlive(session: StoredSession): boolean;
 }
 
 function seconds(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -87,6 +114,12 @@ export function resolveSessionOptions(options: Partial<SessionOptions>): Resolve
       "absoluteTimeoutSeconds",
       options.absoluteTimeoutSeconds,
       DEFAULT_ABSOLUTE_TIMEOUT_SECONDS,
+      1,
+    ),
+    revocationRetentionSeconds: seconds(
+      "revocationRetentionSeconds",
+      options.revocationRetentionSeconds,
+      DEFAULT_REVOCATION_RETENTION_SECONDS,
       1,
     ),
   };
@@ -135,12 +168,19 @@ export function createSessionService(options: SessionOptions): SessionService {
     };
   };
 
+  const isAlive = (session: StoredSession, now = clock()) =>
+    session.revokedAt === null &&
+    now < session.absoluteExpiresAt.getTime() &&
+    now < session.lastUsedAt.getTime() + idleMs;
+
   return {
     options: resolved,
+    store,
+    isAlive: (session) => isAlive(session),
 
     async start(login) {
       const now = clock();
-      const session = await store.createSession({
+      const fields: NewSession = {
         id: randomUUID(),
         userId: login.userId,
         username: login.username,
@@ -150,8 +190,24 @@ export function createSessionService(options: SessionOptions): SessionService {
         absoluteExpiresAt: new Date(now + resolved.absoluteTimeoutSeconds * 1000),
         ip: login.ip ?? null,
         userAgent: login.userAgent ?? null,
-      });
+        ...(login.ifPasswordHash !== undefined && { ifPasswordHash: login.ifPasswordHash }),
+      };
+      const session = await store.createSession(fields);
+      if (session === null) throw new InvalidCredentialsError();
       return issue(session, now, false);
+    },
+
+    async identify(token) {
+      const parsed = parseRefreshToken(token);
+      if (parsed === undefined) return null;
+      const session = await store.findSession(parsed.sessionId);
+      if (session === null || !hasValidTag(parsed, key, session.familySalt) || !isAlive(session)) return null;
+      return session;
+    },
+
+    async list(userId) {
+      const now = clock();
+      return (await store.listSessions(userId)).filter((session) => isAlive(session, now));
     },
 
     async refresh(token) {
@@ -179,7 +235,11 @@ export function createSessionService(options: SessionOptions): SessionService {
           return { result: { ok: true, session, replayed: true } };
         }
         return {
-          change: { revokedAt: new Date(now), revokeReason: "reuse" },
+          change: {
+            revokedAt: new Date(now),
+            revokeReason: "reuse",
+            revocationExpiresAt: new Date(now + resolved.revocationRetentionSeconds * 1000),
+          },
           result: { ok: false, reason: "reused" },
         };
       });
