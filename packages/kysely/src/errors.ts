@@ -10,7 +10,13 @@ export type StoreOperation =
   | "prepareUsernameKeys"
   | "createSession"
   | "findSession"
-  | "updateSessionLocked";
+  | "updateSessionLocked"
+  | "listSessions"
+  | "endUserAccess"
+  | "revokeAccessToken"
+  | "readRevocations"
+  | "isAccessRevoked"
+  | "deleteEndedSessions";
 
 const UNIQUE_VIOLATION = "23505";
 

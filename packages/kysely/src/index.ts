@@ -10,6 +10,11 @@ export {
   DEFAULT_STATEMENT_TIMEOUT_MS,
   type PostgresDatabaseOptions,
 } from "./postgres.js";
+export {
+  createPostgresRevocationListener,
+  type PostgresRevocationListenerOptions,
+  type RevocationListener,
+} from "./revocation-listener.js";
 export { DEFAULT_TABLE_NAME, type UsersDatabase, type UsersTable } from "./schema.js";
 export { createKyselySessionStore, type KyselySessionStoreOptions } from "./session-store.js";
 export { createKyselyUserStore, type KyselyUserStoreOptions } from "./store.js";

@@ -95,6 +95,25 @@ export function sessionsTableName(tableName: string): string {
   return `latchkey_${tableName}_sessions`;
 }
 
+/** `latchkey_<table>_revocations`; see the `0004_revocations` migration. */
+export interface RevocationsTable {
+  kind: "session" | "user" | "token";
+  key: string;
+  not_before: Date | null;
+  expires_at: Date;
+  created_at: ColumnType<Date, never, never>;
+}
+
+/** The revocations table of one users table. */
+export function revocationsTableName(tableName: string): string {
+  return `latchkey_${tableName}_revocations`;
+}
+
+/** The `NOTIFY` channel on which new revocations of one users table are announced. */
+export function revocationsChannel(tableName: string): string {
+  return `latchkey_${tableName}_revocations`;
+}
+
 /** The settings table of one users table. */
 export function settingsTableName(tableName: string): string {
   return `latchkey_${tableName}_settings`;

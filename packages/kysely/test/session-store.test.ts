@@ -1,4 +1,4 @@
-import { createSessionService, type SessionStore } from "@latchkey/core";
+import { createSessionService, type SessionStore, type UserStore } from "@latchkey/core";
 import { describeSessionStoreContract } from "@latchkey/core/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,18 +27,20 @@ for (const backend of backends) {
     async function fresh(): Promise<{
       tableName: string;
       store: SessionStore;
-      user: { id: string; username: string };
+      users: UserStore;
+      user: { id: string; username: string; passwordHash: string };
     }> {
       tables += 1;
       const tableName = `sessions_${tables}`;
       await migrateToLatest(db, { tableName });
-      const user = await createKyselyUserStore(db, { tableName }).create({ username: "JohnDoe", passwordHash: HASH });
-      return { tableName, store: createKyselySessionStore(db, { tableName }), user };
+      const users = createKyselyUserStore(db, { tableName });
+      const user = await users.create({ username: "JohnDoe", passwordHash: HASH });
+      return { tableName, store: createKyselySessionStore(db, { tableName }), users, user };
     }
 
     describeSessionStoreContract(backend.name, async () => {
-      const { store, user } = await fresh();
-      return { store, user };
+      const { store, users, user } = await fresh();
+      return { store, users, user };
     });
 
     it("stores no refresh token, only the salt and generation it is derived from", async () => {

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import { createUsersMigration } from "./0001_users.js";
 import { createUsernameKeysMigration } from "./0002_username_keys.js";
 import { createSessionsMigration } from "./0003_sessions.js";
+import { createRevocationsMigration } from "./0004_revocations.js";
 
 /**
  * Latchkey's migrations for one users table, listed in code rather than read from a folder so
@@ -13,5 +14,6 @@ export function createLatchkeyMigrations(tableName: string): Record<string, Migr
     "0001_users": createUsersMigration(tableName),
     "0002_username_keys": createUsernameKeysMigration(tableName),
     "0003_sessions": createSessionsMigration(tableName),
+    "0004_revocations": createRevocationsMigration(tableName),
   };
 }
