@@ -22,10 +22,13 @@ export function readBearerToken(authorization: string | undefined): string {
   return token;
 }
 
+const revoked = () => new TokenInvalidError("revoked", "Token is invalid (it was revoked, or its session ended)");
+
 /**
  * Verifies the request's bearer token with core's rules (size limit before parsing, the one
- * configured algorithm, `exp` and `sub` required, `iss`/`aud` when configured) and, when `lookUp`
- * is set, that its user still exists.
+ * configured algorithm, `exp` and `sub` required, `iss`/`aud` when configured), then the
+ * `accessTokenChecks` (unless `checkRevocation` is false: logout accepts a token it already
+ * ended) and, when `lookUp` is set, that its user still exists.
  *
  * @throws `NOT_AUTHENTICATED`, `TOKEN_INVALID`, `TOKEN_EXPIRED` or `STORE_UNAVAILABLE` (typed errors).
  */
@@ -33,9 +36,15 @@ export async function verifyRequestUser(
   request: FastifyRequest,
   resolved: ResolvedLatchkeyOptions,
   lookUp: boolean,
+  checkRevocation = true,
 ): Promise<LatchkeyUser> {
   const token = readBearerToken(request.headers.authorization);
   const claims = await resolved.tokens.verifyAccessToken(token);
+  if (checkRevocation && resolved.access !== undefined) {
+    // Synchronous in `session` mode: no promise on the hot path.
+    const allowed = resolved.access.isAllowed(claims);
+    if (allowed === false || (allowed !== true && !(await allowed))) throw revoked();
+  }
   if (!lookUp) return { username: claims.sub, claims };
   const stored = await resolved.store.findByUsername(claims.sub);
   if (stored === null) throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
@@ -47,10 +56,14 @@ export async function verifyRequestUser(
  * 503 when the store is down) through the plugin's error table, so host routes get the same
  * responses as Latchkey's own whatever error handler the host has.
  */
-export function createAuthenticate(resolved: ResolvedLatchkeyOptions, lookUp: boolean): AuthenticateHook {
+export function createAuthenticate(
+  resolved: ResolvedLatchkeyOptions,
+  lookUp: boolean,
+  checkRevocation = true,
+): AuthenticateHook {
   return async function authenticate(request, reply) {
     try {
-      request.user = await verifyRequestUser(request, resolved, lookUp);
+      request.user = await verifyRequestUser(request, resolved, lookUp, checkRevocation);
       return undefined;
     } catch (error) {
       return sendError(request, reply, error, resolved);

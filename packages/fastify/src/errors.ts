@@ -43,6 +43,23 @@ export function fieldRequiredError(field: string): Error {
   });
 }
 
+/** `SESSION_NOT_FOUND` (404): the user has no live session with this id (another user's is not theirs to see). */
+export const SessionNotFoundError = createError("SESSION_NOT_FOUND", "No such session", 404);
+
+/** `UNSUPPORTED_TOKEN_TYPE` (400): a `token_type_hint` this server does not know (RFC 7009 section 2.2.1). */
+export const UnsupportedTokenTypeError = createError(
+  "UNSUPPORTED_TOKEN_TYPE",
+  'Unsupported token type hint: only "access_token" and "refresh_token" are known',
+  400,
+);
+
+/** A field whose value is not one of those allowed, answered as a schema failure (422 naming the field). */
+export function fieldValueError(field: string, allowed: readonly string[]): Error {
+  return Object.assign(new Error(`${field} must be one of ${allowed.join(", ")}`), {
+    validation: [{ keyword: "enum", instancePath: `/${field}`, message: `must be one of ${allowed.join(", ")}` }],
+  });
+}
+
 /** `NOT_AUTHENTICATED` (401): no `Authorization` header at all. */
 export const NotAuthenticatedError = createError("NOT_AUTHENTICATED", "Not authenticated", 401);
 
@@ -151,6 +168,8 @@ const HTTP_BY_CODE: Readonly<Record<string, HttpMapping>> = {
     detail: "The refresh token is invalid, expired or revoked",
     oauthError: "invalid_grant",
   },
+  SESSION_NOT_FOUND: { statusCode: 404 },
+  UNSUPPORTED_TOKEN_TYPE: { statusCode: 400, field: "token_type_hint", oauthError: "unsupported_token_type" },
   UNSUPPORTED_MEDIA_TYPE: { statusCode: 415 },
   BODY_TOO_LARGE: { statusCode: 413, detail: "Request body is too large" },
   MALFORMED_BODY: { statusCode: 400 },

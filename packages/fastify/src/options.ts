@@ -1,4 +1,6 @@
 import {
+  type AccessControl,
+  type AccessTokenChecks,
   assertStoreSupportsUniqueness,
   type HmacAlgorithm,
   type PasswordHasher,
@@ -14,6 +16,7 @@ import {
 } from "@latchkey/core";
 import type { FastifyBaseLogger } from "fastify";
 import type { AdmissionHasher } from "./limits/admission.js";
+import { type LatchkeySessionCleanupOptions, resolveAccess, revocationRetentionSeconds } from "./options/access.js";
 import { fail, hasMethods, isPositiveInteger, rethrowWithPrefix } from "./options/checks.js";
 import { resolveAdmission, resolveHasher } from "./options/hashing.js";
 import { type LatchkeyRateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./options/rate-limits.js";
@@ -23,12 +26,18 @@ import type {
   LatchkeyHook,
   LoginEvent,
   LoginFailedEvent,
+  LogoutEvent,
+  PasswordChangeEvent,
   RefreshEvent,
   RefreshFailedEvent,
   RefreshReuseEvent,
+  RevokeEvent,
+  SessionEndedEvent,
   UserCreatedEvent,
+  UserDeletedEvent,
 } from "./types.js";
 
+export type { LatchkeySessionCleanupOptions } from "./options/access.js";
 export {
   DEFAULT_LOGIN_FAILURE_LIMIT,
   DEFAULT_REDIS_TIMEOUT_MS,
@@ -142,6 +151,27 @@ export interface LatchkeyOptions {
    * copied, and the whole session has been revoked. Tell the session's owner.
    */
   onRefreshReuse?: LatchkeyHook<RefreshReuseEvent> | undefined;
+  /**
+   * What `app.authenticate` checks beyond the signature and `exp`: `"stateless"` (nothing: a
+   * logged-out or deleted user's token works until it expires), `"session"` (the token's session
+   * is alive and no logout, revocation, password change or deletion ended it; from an in-process
+   * copy of the revocations that every instance keeps within seconds of the store, no read per
+   * request), or `"strict"` (the same, read from the store on every request). Default `"session"`
+   * with a `sessionStore`, `"stateless"` without (the only choice then).
+   */
+  accessTokenChecks?: AccessTokenChecks | undefined;
+  /** When ended sessions and expired revocations are deleted (in small batches, in the background). */
+  sessionCleanup?: LatchkeySessionCleanupOptions | undefined;
+  /** Called after `POST /logout` ended sessions (`scope` as asked). */
+  onLogout?: LatchkeyHook<LogoutEvent> | undefined;
+  /** Called after `POST /revoke` revoked a token (never for unknown or invalid ones). */
+  onRevoke?: LatchkeyHook<RevokeEvent> | undefined;
+  /** Called after a password change through `POST /users/me/password`. */
+  onPasswordChange?: LatchkeyHook<PasswordChangeEvent> | undefined;
+  /** Called after `DELETE /users/me` deleted a user. */
+  onUserDeleted?: LatchkeyHook<UserDeletedEvent> | undefined;
+  /** Called once per session ended by a logout, a revocation, a password change, a deletion or `DELETE /users/me/sessions/{id}`. */
+  onSessionEnded?: LatchkeyHook<SessionEndedEvent> | undefined;
 }
 
 /** {@link LatchkeyOptions} checked, with defaults filled in and core objects built. */
@@ -150,6 +180,11 @@ export interface ResolvedLatchkeyOptions {
   readonly tokens: TokenService;
   /** Sessions and refresh tokens, when on. */
   readonly sessions: SessionService | undefined;
+  /** The session service whenever there is a session store, refresh tokens on or off. */
+  readonly sessionService: SessionService | undefined;
+  /** Logout, revocation and account changes, and the access-token checks, with a session store. */
+  readonly access: AccessControl | undefined;
+  readonly accessTokenChecks: AccessTokenChecks;
   readonly jwt: ReturnType<typeof toFastJwtOptions>;
   readonly hasher: AdmissionHasher;
   readonly rateLimits: ResolvedRateLimits;
@@ -168,6 +203,11 @@ export interface ResolvedLatchkeyOptions {
     readonly onRefresh: LatchkeyHook<RefreshEvent> | undefined;
     readonly onRefreshFailed: LatchkeyHook<RefreshFailedEvent> | undefined;
     readonly onRefreshReuse: LatchkeyHook<RefreshReuseEvent> | undefined;
+    readonly onLogout: LatchkeyHook<LogoutEvent> | undefined;
+    readonly onRevoke: LatchkeyHook<RevokeEvent> | undefined;
+    readonly onPasswordChange: LatchkeyHook<PasswordChangeEvent> | undefined;
+    readonly onUserDeleted: LatchkeyHook<UserDeletedEvent> | undefined;
+    readonly onSessionEnded: LatchkeyHook<SessionEndedEvent> | undefined;
   };
 }
 
@@ -202,6 +242,13 @@ const OPTION_NAMES = new Set<string>([
   "onRefresh",
   "onRefreshFailed",
   "onRefreshReuse",
+  "accessTokenChecks",
+  "sessionCleanup",
+  "onLogout",
+  "onRevoke",
+  "onPasswordChange",
+  "onUserDeleted",
+  "onSessionEnded",
   // Fastify's own register options, which it passes along to every plugin.
   "logLevel",
   "logSerializers",
@@ -274,10 +321,21 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
     fail("option `openApiSecurityScheme` must be a non-empty string");
   }
 
+  const sessions = resolveSessions(
+    options.sessionStore,
+    options.refreshTokens,
+    options.secret,
+    revocationRetentionSeconds(tokens),
+  );
+  const access = resolveAccess(options, sessions, options.store, tokens, log);
+
   return {
     store: options.store,
     tokens,
-    sessions: resolveSessions(options.sessionStore, options.refreshTokens, options.secret),
+    sessions: sessions.atLogin ? sessions.service : undefined,
+    sessionService: sessions.service,
+    access: access.control,
+    accessTokenChecks: access.checks,
     jwt: toFastJwtOptions(tokens.options),
     hasher,
     rateLimits,
@@ -296,6 +354,11 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
       onRefresh: resolveHook<RefreshEvent>("onRefresh", options.onRefresh),
       onRefreshFailed: resolveHook<RefreshFailedEvent>("onRefreshFailed", options.onRefreshFailed),
       onRefreshReuse: resolveHook<RefreshReuseEvent>("onRefreshReuse", options.onRefreshReuse),
+      onLogout: resolveHook<LogoutEvent>("onLogout", options.onLogout),
+      onRevoke: resolveHook<RevokeEvent>("onRevoke", options.onRevoke),
+      onPasswordChange: resolveHook<PasswordChangeEvent>("onPasswordChange", options.onPasswordChange),
+      onUserDeleted: resolveHook<UserDeletedEvent>("onUserDeleted", options.onUserDeleted),
+      onSessionEnded: resolveHook<SessionEndedEvent>("onSessionEnded", options.onSessionEnded),
     },
   };
 }

@@ -8,7 +8,10 @@ import { createAuthenticate } from "./authenticate.js";
 import { sendError } from "./errors.js";
 import { registerRateLimit } from "./limits/rate-limit.js";
 import { type LatchkeyOptions, type ResolvedLatchkeyOptions, resolveLatchkeyOptions } from "./options.js";
+import { registerAccountRoutes } from "./routes/account.js";
+import { registerLogoutRoutes } from "./routes/logout.js";
 import { registerMeRoute } from "./routes/me.js";
+import { registerSessionRoutes } from "./routes/sessions.js";
 import { registerTokenRoute } from "./routes/token.js";
 import { registerUserRoutes } from "./routes/users.js";
 import type { LatchkeyDecorator } from "./types.js";
@@ -45,6 +48,12 @@ async function registerRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOp
       await registerUserRoutes(scope, resolved);
       await registerTokenRoute(scope, resolved);
       await registerMeRoute(scope, resolved);
+      await registerAccountRoutes(scope, resolved);
+      const { access, sessionService } = resolved;
+      if (access !== undefined && sessionService !== undefined) {
+        await registerLogoutRoutes(scope, resolved, access);
+        await registerSessionRoutes(scope, resolved, sessionService, access);
+      }
     },
     { prefix: resolved.prefix },
   );
@@ -66,6 +75,12 @@ const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
   const resolved = resolveLatchkeyOptions(options, app.log);
   await prepareUsernameKeys(resolved);
   await registerJwt(app, resolved);
+  // The revocation feed is read once before any request, then kept fresh until the app closes.
+  const { access } = resolved;
+  if (access !== undefined) {
+    await access.start();
+    app.addHook("onClose", async () => access.close());
+  }
   const decorator: LatchkeyDecorator = Object.freeze({
     tokens: resolved.tokens,
     store: resolved.store,
@@ -73,6 +88,7 @@ const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
     admission: resolved.hasher.admission,
     usernamePolicy: resolved.usernamePolicy,
     sessions: resolved.sessions,
+    access: resolved.access,
   });
   app.decorate("latchkey", decorator);
   app.decorate("authenticate", createAuthenticate(resolved, resolved.requireExistingUser));

@@ -67,6 +67,63 @@ export const TokenOutSchema = Type.Object(
   { additionalProperties: false, description: "An access token." },
 );
 
+/** Body of `POST /users/me/password`. */
+export const PasswordChangeSchema = Type.Object(
+  {
+    current_password: Type.String({ description: "The password now; a wrong one is a 401 like a wrong login." }),
+    new_password: Type.String({ description: "The new password, under the same policy as at sign-up." }),
+  },
+  { description: "A password change. Unknown properties are ignored." },
+);
+
+/** Body of `DELETE /users/me`. */
+export const AccountDeletionSchema = Type.Object(
+  { password: Type.String({ description: "The user's password, to confirm." }) },
+  { description: "Confirms the deletion of the account." },
+);
+
+/** Form of `POST /revoke` (RFC 7009 section 2.1). */
+export const RevokeFormSchema = Type.Object(
+  {
+    token: Type.Optional(Type.String({ description: "The refresh token or access token to revoke. Required." })),
+    token_type_hint: Type.Optional(Type.String({ description: '"refresh_token" or "access_token" (a hint only).' })),
+    client_id: Type.Optional(Type.String({ description: "Accepted and ignored." })),
+    client_secret: Type.Optional(Type.String({ description: "Accepted and ignored." })),
+  },
+  { description: "RFC 7009 token revocation form." },
+);
+
+/** `scope` of `POST /logout`, in the query string or the body. */
+export const LogoutScopeSchema = Type.Object(
+  {
+    scope: Type.Optional(
+      Type.String({
+        description: '"local" (this session, the default), "others" (every other one) or "global" (all).',
+      }),
+    ),
+  },
+  { description: "Which sessions to end." },
+);
+
+/** One session in `GET /users/me/sessions`. */
+export const SessionOutSchema = Type.Object(
+  {
+    id: Type.String({ description: "The session id (the `sid` of its access tokens)." }),
+    created_at: Type.String({ format: "date-time", description: "The login." }),
+    last_used_at: Type.String({ format: "date-time", description: "The login or the last refresh." }),
+    ip: Type.Union([Type.String(), Type.Null()], { description: "The address of the login." }),
+    user_agent: Type.Union([Type.String(), Type.Null()], { description: "The User-Agent of the login." }),
+    current: Type.Boolean({ description: "Whether this is the session of the token that asked." }),
+  },
+  { additionalProperties: false },
+);
+
+/** Response of `GET /users/me/sessions`. */
+export const SessionListSchema = Type.Object(
+  { sessions: Type.Array(SessionOutSchema) },
+  { additionalProperties: false, description: "The user's live sessions, newest first." },
+);
+
 /** The one shape of every error Latchkey's routes answer with. */
 export const ErrorBodySchema = Type.Object(
   {
@@ -91,6 +148,7 @@ export const ErrorResponses = {
       "or a malformed body.",
   ),
   401: errorResponse("Not authenticated; see the WWW-Authenticate header."),
+  404: errorResponse("No such session of this user (SESSION_NOT_FOUND)."),
   409: errorResponse("Username already registered (USERNAME_TAKEN)."),
   413: errorResponse("Request body too large (BODY_TOO_LARGE)."),
   415: errorResponse("Wrong Content-Type (UNSUPPORTED_MEDIA_TYPE)."),

@@ -1,6 +1,8 @@
 import type {
+  AccessControl,
   AccessTokenClaims,
   AccessTokenData,
+  LogoutScope,
   PasswordHasher,
   RefreshFailure,
   SessionService,
@@ -87,6 +89,44 @@ export interface RefreshReuseEvent extends LatchkeyEventContext {
  * An audit callback. Awaited before the response is sent; if it throws or rejects, the error is
  * logged and the response goes out unchanged. Events never carry a password, a hash or a token.
  */
+/** After `POST /logout`. */
+export interface LogoutEvent extends LatchkeyEventContext {
+  username: string;
+  scope: LogoutScope;
+  /** The sessions it ended (none for a session-less token logged out by its `jti`). */
+  sessionIds: readonly string[];
+}
+
+/** After `POST /revoke` revoked something. */
+export interface RevokeEvent extends LatchkeyEventContext {
+  tokenType: "refresh_token" | "access_token";
+  username: string;
+  /** The session a refresh token ended, or the access token's `sid`. */
+  sessionId: string | undefined;
+}
+
+/** After a password change: every session ended, `sessionId` the caller's new one (when sessions are on). */
+export interface PasswordChangeEvent extends LatchkeyEventContext {
+  username: string;
+  userId: string;
+  endedSessionIds: readonly string[];
+  sessionId: string | undefined;
+}
+
+/** After `DELETE /users/me`. */
+export interface UserDeletedEvent extends LatchkeyEventContext {
+  username: string;
+  userId: string;
+  endedSessionIds: readonly string[];
+}
+
+/** One per session ended by anything but expiry and reuse detection (that is `onRefreshReuse`). */
+export interface SessionEndedEvent extends LatchkeyEventContext {
+  sessionId: string;
+  username: string;
+  reason: "logout" | "revoked" | "password_change" | "user_deleted" | "ended";
+}
+
 export type LatchkeyHook<Event> = (event: Event) => void | Promise<void>;
 
 /**
@@ -110,6 +150,8 @@ export interface LatchkeyDecorator {
   readonly usernamePolicy: Required<UsernamePolicy>;
   /** Sessions and refresh tokens, when a `sessionStore` was given and they are not turned off. */
   readonly sessions: SessionService | undefined;
+  /** Logout, revocation and the access-token checks (with a session store). */
+  readonly access: AccessControl | undefined;
 }
 
 declare module "fastify" {

@@ -23,7 +23,13 @@ afterEach(async () => {
 
 const pglite = usePgliteDatabase();
 const backends: [string, () => Promise<{ store: UserStore; sessionStore: SessionStore }>][] = [
-  ["memory", async () => ({ store: createMemoryUserStore(), sessionStore: createMemorySessionStore() })],
+  [
+    "memory",
+    async () => {
+      const store = createMemoryUserStore();
+      return { store, sessionStore: createMemorySessionStore({ users: store }) };
+    },
+  ],
   [
     "Kysely on PGlite",
     async () => ({ store: await pglite.freshStore(), sessionStore: createKyselySessionStore(pglite.db()) }),

@@ -107,13 +107,18 @@ export function createLoginFailureGuard(limits: ResolvedRateLimits, uniqueness: 
   const rule = limits.loginFailuresPerUsername;
   const { counters } = limits;
   const keyOf = (username: string) => loginNameCounterKey(username, uniqueness);
+  async function take(username: string): Promise<void> {
+    if (rule === undefined) return;
+    const { taken, resetInMs } = await counters.take(keyOf(username), rule.max, rule.timeWindowSeconds * 1000);
+    if (!taken) throw new RateLimitedError("failed logins for this username", resetInMs / 1000);
+  }
   return {
+    /** Counts an attempt for `username`; refuses it with `RATE_LIMITED` when the budget is spent. */
+    take,
+    /** {@link take} for the form's `username`, as a pre-handler. */
     async takeAttempt(request: FastifyRequest): Promise<void> {
-      if (rule === undefined) return;
       const username = (request.body as { username?: unknown } | undefined)?.username;
-      if (typeof username !== "string") return;
-      const { taken, resetInMs } = await counters.take(keyOf(username), rule.max, rule.timeWindowSeconds * 1000);
-      if (!taken) throw new RateLimitedError("failed logins for this username", resetInMs / 1000);
+      if (typeof username === "string") await take(username);
     },
     async giveBack(username: string): Promise<void> {
       if (rule !== undefined) await counters.giveBack(keyOf(username));

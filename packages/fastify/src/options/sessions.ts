@@ -11,43 +11,69 @@ export interface LatchkeyRefreshTokenOptions {
   absoluteTimeoutSeconds?: number | undefined;
 }
 
-const SESSION_STORE_METHODS = ["createSession", "findSession", "updateSessionLocked"] as const;
+const SESSION_STORE_METHODS = [
+  "createSession",
+  "findSession",
+  "updateSessionLocked",
+  "listSessions",
+  "endUserAccess",
+  "revokeAccessToken",
+  "readRevocations",
+  "isAccessRevoked",
+  "deleteEndedSessions",
+] as const;
 const REFRESH_OPTION_NAMES = new Set(["reuseWindowSeconds", "idleTimeoutSeconds", "absoluteTimeoutSeconds"]);
 
+/** Sessions as configured: the service whenever there is a store, and whether logins start sessions. */
+export interface ResolvedSessions {
+  /** The session service, when there is a session store (for logout, revocation and the session list too). */
+  service: SessionService | undefined;
+  /** Whether logins start sessions and `/token` takes the refresh grant (not when `refreshTokens: false`). */
+  atLogin: boolean;
+}
+
 /**
- * The session service, when there is a session store and refresh tokens are not turned off;
- * `undefined` otherwise (then `/token` answers access tokens only, as the original does).
+ * The session service, when there is a session store. Refresh tokens are on with it unless
+ * `refreshTokens: false` (then `/token` answers access tokens only, as the original does).
  */
 export function resolveSessions(
   sessionStore: unknown,
   refreshTokens: unknown,
   secret: string | Uint8Array,
-): SessionService | undefined {
-  if (refreshTokens === false) return undefined;
-  if (refreshTokens !== undefined && (typeof refreshTokens !== "object" || refreshTokens === null)) {
+  revocationRetentionSeconds: number,
+): ResolvedSessions {
+  if (
+    refreshTokens !== false &&
+    refreshTokens !== undefined &&
+    (typeof refreshTokens !== "object" || refreshTokens === null)
+  ) {
     fail("option `refreshTokens` must be false or an object");
   }
-  const settings = (refreshTokens ?? {}) as LatchkeyRefreshTokenOptions;
+  const settings = (refreshTokens || {}) as LatchkeyRefreshTokenOptions;
   const unknown = Object.keys(settings).filter((key) => !REFRESH_OPTION_NAMES.has(key));
   if (unknown.length > 0) fail(`unknown option(s) ${unknown.map((key) => `\`refreshTokens.${key}\``).join(", ")}`);
   if (sessionStore === undefined) {
-    if (refreshTokens !== undefined) fail("option `refreshTokens` needs a `sessionStore` to keep the sessions in");
-    return undefined;
+    if (refreshTokens !== undefined && refreshTokens !== false) {
+      fail("option `refreshTokens` needs a `sessionStore` to keep the sessions in");
+    }
+    return { service: undefined, atLogin: false };
   }
   if (!hasMethods(sessionStore, SESSION_STORE_METHODS)) {
     fail(
-      "option `sessionStore` must implement SessionStore (createSession, findSession, updateSessionLocked): " +
+      `option \`sessionStore\` must implement SessionStore (${SESSION_STORE_METHODS.join(", ")}): ` +
         "e.g. createMemorySessionStore() from @latchkey/core or createKyselySessionStore(db) from @latchkey/kysely",
     );
   }
   try {
-    return createSessionService({
+    const service = createSessionService({
       store: sessionStore as SessionStore,
       secret,
+      revocationRetentionSeconds,
       ...(settings.reuseWindowSeconds !== undefined && { reuseWindowSeconds: settings.reuseWindowSeconds }),
       ...(settings.idleTimeoutSeconds !== undefined && { idleTimeoutSeconds: settings.idleTimeoutSeconds }),
       ...(settings.absoluteTimeoutSeconds !== undefined && { absoluteTimeoutSeconds: settings.absoluteTimeoutSeconds }),
     });
+    return { service, atLogin: refreshTokens !== false };
   } catch (error) {
     return rethrowWithPrefix(error, "refreshTokens");
   }

@@ -1,22 +1,18 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import {
-  authenticateUser,
-  InvalidCredentialsError,
-  type IssuedRefreshToken,
-  RefreshTokenInvalidError,
-  type StoredUser,
-} from "@latchkey/core";
+import { type IssuedRefreshToken, RefreshTokenInvalidError } from "@latchkey/core";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { fieldRequiredError, loggable, sendError, UnsupportedGrantTypeError } from "../errors.js";
+import { fieldRequiredError, sendError, UnsupportedGrantTypeError } from "../errors.js";
 import { emitEvent, eventContext } from "../events.js";
-import { createLoginFailureGuard, routeRateLimit } from "../limits/rate-limit.js";
+import { routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
 import { ErrorResponses, TokenFormSchema, TokenOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
+import { createPasswordCheck } from "./password-check.js";
+import { tokenResponse } from "./token-response.js";
 
 const FORM = "application/x-www-form-urlencoded";
 /** A user agent is kept with its session for the session list; beyond this it is cut. */
-const MAX_USER_AGENT_LENGTH = 512;
+export const MAX_USER_AGENT_LENGTH = 512;
 
 const schema = (refreshTokens: boolean) => ({
   summary: "Log in, or exchange a refresh token: get an access token",
@@ -65,8 +61,8 @@ interface TokenForm {
  */
 export async function registerTokenRoute(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const { store, hasher, usernamePolicy, tokens, sessions, hooks } = resolved;
-  const guard = createLoginFailureGuard(resolved.rateLimits, usernamePolicy.uniqueness);
+  const { sessions, hooks } = resolved;
+  const passwordCheck = createPasswordCheck(resolved);
   const config = routeRateLimit(resolved.rateLimits.tokenPerAddress, "latchkey-token");
   const grants = sessions === undefined ? ["password"] : ["password", "refresh_token"];
   const offered = grants.map((grant) => `"${grant}"`).join(" and ") + (grants.length > 1 ? " are" : " is");
@@ -81,58 +77,27 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
     if (typeof grantType === "string" && !grants.includes(grantType)) throw new UnsupportedGrantTypeError(offered);
   }
 
-  /** The answer for a user with a fresh access token, and the session's refresh token when there is one. */
-  async function tokenResponse(reply: FastifyReply, username: string, issued: IssuedRefreshToken | undefined) {
-    const claims = issued === undefined ? { sub: username } : { sub: username, sid: issued.session.id };
-    const accessToken = await tokens.createAccessToken(claims);
-    // RFC 6749 section 5.1: responses carrying tokens must not be cached.
-    reply.header("cache-control", "no-store").header("pragma", "no-cache");
-    return {
-      access_token: accessToken,
-      token_type: "bearer" as const,
-      // Whole seconds, as clients expect; a fractional lifetime (tests use them) rounds down.
-      expires_in: Math.floor(tokens.options.expiresInSeconds),
-      ...(issued !== undefined && {
-        refresh_token: issued.refreshToken,
-        refresh_expires_in: issued.refreshExpiresInSeconds,
-      }),
-    };
-  }
-
   async function passwordGrant(request: FastifyRequest, reply: FastifyReply, form: TokenForm) {
     const { username, password } = form;
     if (username === undefined) throw fieldRequiredError("username");
     if (password === undefined) throw fieldRequiredError("password");
-    let user: StoredUser | null;
-    try {
-      user = await authenticateUser(store, username, password, {
-        hasher,
-        usernamePolicy,
-        onRehashError: (error) =>
-          request.log.warn({ err: loggable(error) }, "latchkey: upgrading a password hash failed"),
-      });
-    } catch (error) {
-      // No verdict (store down, hashing overloaded): the attempt guessed nothing.
-      await guard.giveBack(username);
-      throw error;
-    }
-    if (user === null) {
-      await emitEvent(request, "onLoginFailed", hooks.onLoginFailed, {
-        ...eventContext(request),
-        username,
-        reason: "INVALID_CREDENTIALS",
-      });
-      throw new InvalidCredentialsError();
-    }
-    await guard.clear(username);
+    // The attempt was counted by the pre-handler, before validation let the handler run.
+    const user = await passwordCheck.verify(request, username, password, false);
     const userAgent = request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH);
-    const issued = await sessions?.start({ userId: user.id, username: user.username, ip: request.ip, userAgent });
+    const issued = await sessions?.start({
+      userId: user.id,
+      username: user.username,
+      ip: request.ip,
+      userAgent,
+      // A password change committed since the check ends the login here (401), not after it.
+      ifPasswordHash: user.passwordHash,
+    });
     await emitEvent(request, "onLogin", hooks.onLogin, {
       ...eventContext(request),
       username: user.username,
       userId: user.id,
     });
-    return tokenResponse(reply, user.username, issued);
+    return tokenResponse(resolved, reply, user.username, issued);
   }
 
   async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: TokenForm) {
@@ -172,7 +137,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       generation: session.generation,
       replayed,
     });
-    return tokenResponse(reply, session.username, issued);
+    return tokenResponse(resolved, reply, session.username, issued);
   }
 
   typed.post(
@@ -183,7 +148,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       onRequest: requireContentType(FORM),
       preValidation: refuseOtherGrantTypes,
       // After validation, so the username is a string; before the handler, so a locked name costs no bcrypt.
-      preHandler: guard.takeAttempt,
+      preHandler: passwordCheck.guard.takeAttempt,
       // A token endpoint: every failure, from the content type to the database, speaks OAuth too.
       errorHandler: (error, request, reply) =>
         sendError(request, reply, error, resolved, { oauth: true, invalidGrantStatus: resolved.invalidGrantStatus }),

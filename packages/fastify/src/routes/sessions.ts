@@ -1,0 +1,76 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { type AccessControl, type SessionService, TokenInvalidError } from "@latchkey/core";
+import type { FastifyInstance } from "fastify";
+import { Type } from "typebox";
+import { createAuthenticate } from "../authenticate.js";
+import { SessionNotFoundError } from "../errors.js";
+import type { ResolvedLatchkeyOptions } from "../options.js";
+import { ErrorResponses, SessionListSchema } from "../schemas.js";
+import { announceEndedSessions, withSecurity } from "./ended-sessions.js";
+
+const errors = { 401: ErrorResponses[401], 500: ErrorResponses[500], 503: ErrorResponses[503] };
+
+const listSchema = {
+  summary: "The user's sessions",
+  description: "Every live session (login) of the bearer token's user, newest first; `current` marks the token's own.",
+  tags: ["sessions"],
+  response: { 200: SessionListSchema, ...errors },
+};
+
+const endSchema = {
+  summary: "End one of the user's sessions",
+  description:
+    "Ends the session: its refresh token stops working at once, its access tokens within seconds. 404 for an id " +
+    "that is not one of this user's live sessions (another user's included: never ended, never confirmed). 204.",
+  tags: ["sessions"],
+  params: Type.Object({ id: Type.String({ description: "The session id, from the list." }) }),
+  response: { 204: { type: "null", description: "Ended." }, 404: ErrorResponses[404], ...errors },
+};
+
+/** `GET /users/me/sessions` and `DELETE /users/me/sessions/{id}`. */
+export async function registerSessionRoutes(
+  app: FastifyInstance,
+  resolved: ResolvedLatchkeyOptions,
+  sessions: SessionService,
+  access: AccessControl,
+): Promise<void> {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const authenticate = createAuthenticate(resolved, false);
+
+  /** The token's user, by the store: a deleted user's token opens nothing here. */
+  async function currentUser(username: string) {
+    const user = await resolved.store.findByUsername(username);
+    if (user === null) throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
+    return user;
+  }
+
+  typed.get(
+    "/users/me/sessions",
+    { schema: withSecurity(resolved, listSchema), onRequest: authenticate },
+    async (request) => {
+      const user = await currentUser(request.user.username);
+      const live = await sessions.list(user.id);
+      return {
+        sessions: live.map((session) => ({
+          id: session.id,
+          created_at: session.createdAt.toISOString(),
+          last_used_at: session.lastUsedAt.toISOString(),
+          ip: session.ip,
+          user_agent: session.userAgent,
+          current: session.id === request.user.claims.sid,
+        })),
+      };
+    },
+  );
+
+  typed.delete(
+    "/users/me/sessions/:id",
+    { schema: withSecurity(resolved, endSchema), onRequest: authenticate },
+    async (request, reply) => {
+      const user = await currentUser(request.user.username);
+      if (!(await access.endSession(user.id, request.params.id))) throw new SessionNotFoundError();
+      await announceEndedSessions(request, resolved, user.username, [request.params.id], "ended");
+      return reply.code(204).send();
+    },
+  );
+}

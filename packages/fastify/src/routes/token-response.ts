@@ -1,0 +1,30 @@
+import type { IssuedRefreshToken } from "@latchkey/core";
+import type { FastifyReply } from "fastify";
+import type { ResolvedLatchkeyOptions } from "../options.js";
+
+/**
+ * The token answer (RFC 6749 section 5.1) for a user: a fresh access token, with the session's
+ * `sid` and refresh token when there is one. Marks the response uncacheable.
+ */
+export async function tokenResponse(
+  resolved: ResolvedLatchkeyOptions,
+  reply: FastifyReply,
+  username: string,
+  issued: IssuedRefreshToken | undefined,
+) {
+  const { tokens } = resolved;
+  const claims = issued === undefined ? { sub: username } : { sub: username, sid: issued.session.id };
+  const accessToken = await tokens.createAccessToken(claims);
+  // RFC 6749 section 5.1: responses carrying tokens must not be cached.
+  reply.header("cache-control", "no-store").header("pragma", "no-cache");
+  return {
+    access_token: accessToken,
+    token_type: "bearer" as const,
+    // Whole seconds, as clients expect; a fractional lifetime (tests use them) rounds down.
+    expires_in: Math.floor(tokens.options.expiresInSeconds),
+    ...(issued !== undefined && {
+      refresh_token: issued.refreshToken,
+      refresh_expires_in: issued.refreshExpiresInSeconds,
+    }),
+  };
+}
