@@ -8,11 +8,11 @@ import type { Database } from "./database.js";
 
 // The app in-process on the memory store (a stand-in for the database: these tests are about
 // headers and addresses, and the e2e suite covers the real databases).
-const memoryDatabase = (): Database => ({
+const memoryDatabase = (store = createMemoryUserStore()): Database => ({
   kind: "pglite",
   location: "memory",
-  store: createMemoryUserStore(),
-  sessionStore: createMemorySessionStore(),
+  store,
+  sessionStore: createMemorySessionStore({ users: store }),
   usernameUniqueness: "exact",
   usernameUniquenessReason: "test",
   ping: async () => {},

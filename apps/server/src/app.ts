@@ -150,6 +150,7 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
     usernamePolicy: { uniqueness: database.usernameUniqueness },
     sessionStore: database.sessionStore,
     refreshTokens: config.refreshTokens ?? false,
+    accessTokenChecks: config.accessTokenChecks,
     ...(config.maxConcurrentHashes !== undefined && { maxConcurrentHashes: config.maxConcurrentHashes }),
     ...(config.maxQueuedHashes !== undefined && { maxQueuedHashes: config.maxQueuedHashes }),
     rateLimit: {

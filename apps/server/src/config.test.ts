@@ -42,6 +42,8 @@ describe("loadConfig", () => {
       },
       usernameUniqueness: undefined,
       refreshTokens: { reuseWindowSeconds: 10, idleTimeoutSeconds: 604_800, absoluteTimeoutSeconds: 2_592_000 },
+      accessTokenChecks: "session",
+      listenDatabaseUrl: undefined,
     });
   });
 
@@ -74,8 +76,12 @@ describe("loadConfig", () => {
       REFRESH_REUSE_WINDOW_SECONDS: "30",
       REFRESH_IDLE_TIMEOUT_SECONDS: "3600",
       REFRESH_ABSOLUTE_TIMEOUT_SECONDS: "86400",
+      ACCESS_TOKEN_CHECKS: "strict",
+      LISTEN_DATABASE_URL: "postgresql://user:password@db-direct:5432/dbname",
     });
     expect(config).toMatchObject({
+      accessTokenChecks: "strict",
+      listenDatabaseUrl: "postgresql://user:password@db-direct:5432/dbname",
       redisUrl: "redis://cache:6379/0",
       trustProxy: ["10.0.0.0/8", "127.0.0.1"],
       maxConcurrentHashes: 3,
@@ -127,6 +133,12 @@ describe("loadConfig", () => {
     [{ TRUST_PROXY: "2" }, /TRUST_PROXY must be false or a comma list/],
     [{ TRUST_PROXY: "true" }, /TRUST_PROXY .*true would let any client choose its address/],
     [{ REFRESH_TOKENS: "maybe" }, /REFRESH_TOKENS must be on or off/],
+    [{ ACCESS_TOKEN_CHECKS: "paranoid" }, /ACCESS_TOKEN_CHECKS must be one of stateless, session, strict/],
+    [{ LISTEN_DATABASE_URL: "postgresql://u@h/db" }, /LISTEN_DATABASE_URL needs DATABASE_URL/],
+    [
+      { DATABASE_URL: "postgresql://u@h/db", LISTEN_DATABASE_URL: "mysql://u@h/db" },
+      /LISTEN_DATABASE_URL must start with postgresql:\/\//,
+    ],
     [{ REFRESH_REUSE_WINDOW_SECONDS: "61" }, /REFRESH_REUSE_WINDOW_SECONDS must be a whole number from 0 to 60/],
     [{ USERNAME_UNIQUENESS: "fuzzy" }, /USERNAME_UNIQUENESS must be one of exact, case-insensitive, confusable/],
     [{ REQUEST_TIMEOUT_SECONDS: "0" }, /REQUEST_TIMEOUT_SECONDS must be a whole number from 1 to 3600/],
@@ -168,6 +180,12 @@ describe("loadConfig", () => {
     expect(defaultMaxConnections(join(dir, "1024"))).toBe(768);
     expect(defaultMaxConnections(join(dir, "big"))).toBe(4096);
     expect(defaultMaxConnections(join(dir, "missing"))).toBe(768);
+  });
+
+  it("listens on DATABASE_URL unless LISTEN_DATABASE_URL names another connection or says off", () => {
+    const url = "postgresql://u@h/db";
+    expect(loadConfig({ DATABASE_URL: url }).listenDatabaseUrl).toBe(url);
+    expect(loadConfig({ DATABASE_URL: url, LISTEN_DATABASE_URL: "off" }).listenDatabaseUrl).toBeUndefined();
   });
 
   it("turns refresh tokens off with REFRESH_TOKENS=off", () => {

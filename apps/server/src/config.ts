@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import {
+  ACCESS_TOKEN_CHECKS,
+  type AccessTokenChecks,
   assertStrongSecret,
   LatchkeyError,
   USERNAME_UNIQUENESS_POLICIES,
@@ -51,6 +53,14 @@ export interface ServerConfig {
   signUpsPerHour: number;
   /** Failed logins per username per 15 minutes (`RATE_LIMIT_LOGIN_FAILURES`); 0 turns it off. */
   loginFailuresPer15Minutes: number;
+  /** `ACCESS_TOKEN_CHECKS`: what authenticated routes check beyond signature and expiry (default `session`). */
+  accessTokenChecks: AccessTokenChecks;
+  /**
+   * `LISTEN_DATABASE_URL`: where the revocation listener connects (`LISTEN` needs a session of its
+   * own: a direct URL when DATABASE_URL goes through a transaction-pooling PgBouncer). Default
+   * DATABASE_URL; `off` for no listener (revocations are then read each second).
+   */
+  listenDatabaseUrl: string | undefined;
   /** Status of a wrong password on `POST /token` (`TOKEN_INVALID_GRANT_STATUS`): 401 (the original's) or 400 (RFC 6749). */
   invalidGrantStatus: 400 | 401;
 }
@@ -229,7 +239,28 @@ function trustProxy(env: Env, problems: string[]): false | string[] {
   return entries;
 }
 
-function databaseUrl(env: Env, problems: string[]): string | undefined {
+function accessTokenChecks(env: Env, problems: string[]): AccessTokenChecks {
+  const raw = env.ACCESS_TOKEN_CHECKS?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return "session";
+  if (ACCESS_TOKEN_CHECKS.includes(raw as AccessTokenChecks)) return raw as AccessTokenChecks;
+  problems.push(
+    `ACCESS_TOKEN_CHECKS must be one of ${ACCESS_TOKEN_CHECKS.join(", ")}, got "${env.ACCESS_TOKEN_CHECKS}"`,
+  );
+  return "session";
+}
+
+function listenDatabaseUrl(env: Env, databaseUrlValue: string | undefined, problems: string[]): string | undefined {
+  const raw = env.LISTEN_DATABASE_URL?.trim();
+  if (raw === undefined || raw === "") return databaseUrlValue;
+  if (raw.toLowerCase() === "off") return undefined;
+  if (databaseUrlValue === undefined) {
+    problems.push("LISTEN_DATABASE_URL needs DATABASE_URL (the embedded database needs no listener)");
+    return undefined;
+  }
+  return databaseUrl({ DATABASE_URL: raw }, problems, "LISTEN_DATABASE_URL");
+}
+
+function databaseUrl(env: Env, problems: string[], name = "DATABASE_URL"): string | undefined {
   const raw = env.DATABASE_URL?.trim();
   if (!raw) return undefined;
   let url: URL;
@@ -237,16 +268,16 @@ function databaseUrl(env: Env, problems: string[]): string | undefined {
     url = new URL(raw);
   } catch {
     problems.push(
-      "DATABASE_URL must be a URL like postgresql://user:password@localhost:5432/dbname (it could not be parsed)",
+      `${name} must be a URL like postgresql://user:password@localhost:5432/dbname (it could not be parsed)`,
     );
     return undefined;
   }
   if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
-    problems.push(`DATABASE_URL must start with postgresql:// or postgres://, got "${url.protocol}//"`);
+    problems.push(`${name} must start with postgresql:// or postgres://, got "${url.protocol}//"`);
     return undefined;
   }
   if (!url.hostname && !url.searchParams.get("host")) {
-    problems.push("DATABASE_URL must name a host, as in postgresql://user:password@localhost:5432/dbname");
+    problems.push(`${name} must name a host, as in postgresql://user:password@localhost:5432/dbname`);
     return undefined;
   }
   return raw;
@@ -285,8 +316,11 @@ export function loadConfig(env: Env): ServerConfig {
   const host = env.HOST?.trim() || "127.0.0.1";
   const dataDir = env.DATA_DIR?.trim() || "./data";
 
+  const database = databaseUrl(env, problems);
   const config: ServerConfig = {
-    databaseUrl: databaseUrl(env, problems),
+    databaseUrl: database,
+    listenDatabaseUrl: listenDatabaseUrl(env, database, problems),
+    accessTokenChecks: accessTokenChecks(env, problems),
     secretKey: secretKey(env, production, problems),
     accessTokenExpireMinutes: integer(env, "ACCESS_TOKEN_EXPIRE_MINUTES", 30, 1, 60 * 24 * 30, problems),
     port: integer(env, "PORT", 8000, 0, 65_535, problems),

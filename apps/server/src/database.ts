@@ -5,6 +5,7 @@ import {
   createKyselyUserStore,
   createPgliteDatabase,
   createPostgresDatabase,
+  createPostgresRevocationListener,
   inspectUsernameKeys,
   migrateToLatest,
 } from "@latchkey/kysely";
@@ -82,7 +83,12 @@ export async function openDatabase(config: ServerConfig): Promise<Database> {
     kind,
     location: config.databaseUrl ? withoutPassword(config.databaseUrl) : join(config.dataDir, "pglite"),
     store: createKyselyUserStore(db),
-    sessionStore: createKyselySessionStore(db),
+    sessionStore: createKyselySessionStore(db, {
+      // PGlite: one process holds the data, so this process's own cache is all there is.
+      ...(config.listenDatabaseUrl !== undefined && {
+        listener: createPostgresRevocationListener(config.listenDatabaseUrl),
+      }),
+    }),
     async ping() {
       await sql`select 1`.execute(db);
     },

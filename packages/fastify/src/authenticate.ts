@@ -1,4 +1,4 @@
-import { TokenInvalidError } from "@latchkey/core";
+import { type AccessTokenClaims, type StoredUser, TokenInvalidError } from "@latchkey/core";
 import type { FastifyRequest } from "fastify";
 import { NotAuthenticatedError, sendError } from "./errors.js";
 import type { ResolvedLatchkeyOptions } from "./options.js";
@@ -46,9 +46,22 @@ export async function verifyRequestUser(
     if (allowed === false || (allowed !== true && !(await allowed))) throw revoked();
   }
   if (!lookUp) return { username: claims.sub, claims };
-  const stored = await resolved.store.findByUsername(claims.sub);
-  if (stored === null) throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
+  const stored = await findTokenUser(resolved, claims);
   return { username: stored.username, claims };
+}
+
+/**
+ * The stored user a token names: by `sub`, and, when the token carries `uid`, only if it is the
+ * same account (a user deleted and signed up again under the name is another one).
+ *
+ * @throws {TokenInvalidError} `TOKEN_INVALID` when there is none.
+ */
+export async function findTokenUser(resolved: ResolvedLatchkeyOptions, claims: AccessTokenClaims): Promise<StoredUser> {
+  const stored = await resolved.store.findByUsername(claims.sub);
+  if (stored === null || (claims.uid !== undefined && claims.uid !== stored.id)) {
+    throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
+  }
+  return stored;
 }
 
 /**

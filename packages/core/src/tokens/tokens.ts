@@ -50,6 +50,8 @@ export interface AccessTokenClaims {
   jti?: string;
   /** The session (login) the token was issued for, when sessions are on. */
   sid?: string;
+  /** The user's id in the store: the account, not just the name. */
+  uid?: string;
   nbf?: number;
   iss?: string;
   aud?: string | string[];

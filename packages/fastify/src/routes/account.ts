@@ -1,5 +1,5 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { hashPassword, InvalidCredentialsError } from "@latchkey/core";
+import { hashPassword, InvalidCredentialsError, type StoredUser, TokenInvalidError } from "@latchkey/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { createAuthenticate } from "../authenticate.js";
 import { emitEvent, eventContext } from "../events.js";
@@ -52,6 +52,15 @@ const loginOf = (request: FastifyRequest) => ({
   userAgent: request.headers["user-agent"]?.slice(0, MAX_USER_AGENT_LENGTH),
 });
 
+/** The checked user, if it is the account the token was issued to (see `uid`). */
+function sameAccount(request: FastifyRequest, user: StoredUser): StoredUser {
+  const { uid } = request.user.claims;
+  if (uid !== undefined && uid !== user.id) {
+    throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
+  }
+  return user;
+}
+
 /** `POST /users/me/password` and `DELETE /users/me`. */
 export async function registerAccountRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -70,7 +79,7 @@ export async function registerAccountRoutes(app: FastifyInstance, resolved: Reso
       // Policy first: a refused new password costs no bcrypt work and changes nothing.
       const newHash = hashPassword(next, { hasher, ...passwordPolicy });
       newHash.catch(() => undefined);
-      const user = await passwordCheck.verify(request, request.user.username, current);
+      const user = sameAccount(request, await passwordCheck.verify(request, request.user.username, current));
       const to = await newHash;
       let endedSessionIds: readonly string[] = [];
       let issued: Awaited<ReturnType<NonNullable<typeof access>["changePassword"]>> = null;
@@ -92,7 +101,7 @@ export async function registerAccountRoutes(app: FastifyInstance, resolved: Reso
         endedSessionIds,
         sessionId: issued?.issued?.session.id,
       });
-      return tokenResponse(resolved, reply, user.username, issued?.issued ?? undefined);
+      return tokenResponse(resolved, reply, user, issued?.issued ?? undefined);
     },
   );
 
@@ -100,7 +109,10 @@ export async function registerAccountRoutes(app: FastifyInstance, resolved: Reso
     "/users/me",
     { ...routeOptions, schema: withSecurity(resolved, deletionSchema) },
     async (request, reply) => {
-      const user = await passwordCheck.verify(request, request.user.username, request.body.password);
+      const user = sameAccount(
+        request,
+        await passwordCheck.verify(request, request.user.username, request.body.password),
+      );
       let endedSessionIds: readonly string[] = [];
       if (access === undefined) {
         if (!(await store.deleteByUsername(user.username))) throw new InvalidCredentialsError();

@@ -1,8 +1,8 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { type AccessControl, type SessionService, TokenInvalidError } from "@latchkey/core";
+import type { AccessControl, SessionService } from "@latchkey/core";
 import type { FastifyInstance } from "fastify";
 import { Type } from "typebox";
-import { createAuthenticate } from "../authenticate.js";
+import { createAuthenticate, findTokenUser } from "../authenticate.js";
 import { SessionNotFoundError } from "../errors.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
 import { ErrorResponses, SessionListSchema } from "../schemas.js";
@@ -37,18 +37,11 @@ export async function registerSessionRoutes(
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const authenticate = createAuthenticate(resolved, false);
 
-  /** The token's user, by the store: a deleted user's token opens nothing here. */
-  async function currentUser(username: string) {
-    const user = await resolved.store.findByUsername(username);
-    if (user === null) throw new TokenInvalidError("claim_value", "Token is invalid (its user no longer exists)");
-    return user;
-  }
-
   typed.get(
     "/users/me/sessions",
     { schema: withSecurity(resolved, listSchema), onRequest: authenticate },
     async (request) => {
-      const user = await currentUser(request.user.username);
+      const user = await findTokenUser(resolved, request.user.claims);
       const live = await sessions.list(user.id);
       return {
         sessions: live.map((session) => ({
@@ -67,7 +60,7 @@ export async function registerSessionRoutes(
     "/users/me/sessions/:id",
     { schema: withSecurity(resolved, endSchema), onRequest: authenticate },
     async (request, reply) => {
-      const user = await currentUser(request.user.username);
+      const user = await findTokenUser(resolved, request.user.claims);
       if (!(await access.endSession(user.id, request.params.id))) throw new SessionNotFoundError();
       await announceEndedSessions(request, resolved, user.username, [request.params.id], "ended");
       return reply.code(204).send();

@@ -97,7 +97,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       username: user.username,
       userId: user.id,
     });
-    return tokenResponse(resolved, reply, user.username, issued);
+    return tokenResponse(resolved, reply, user, issued);
   }
 
   async function refreshGrant(request: FastifyRequest, reply: FastifyReply, form: TokenForm) {
@@ -137,7 +137,7 @@ export async function registerTokenRoute(app: FastifyInstance, resolved: Resolve
       generation: session.generation,
       replayed,
     });
-    return tokenResponse(resolved, reply, session.username, issued);
+    return tokenResponse(resolved, reply, { username: session.username, id: session.userId }, issued);
   }
 
   typed.post(
