@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { createTokenService } from "./tokens.js";
-import { createVerifiedTokenCache, deepFreeze } from "./verified-token-cache.js";
+import { ADMIT_ONE_IN, createVerifiedTokenCache, deepFreeze } from "./verified-token-cache.js";
 
 const claims = (sub: string) => ({ sub, exp: 2_000_000_000 });
 
@@ -13,16 +13,23 @@ describe("createVerifiedTokenCache", () => {
     expect(cache.size).toBe(0);
   });
 
-  it("drops the least recently used entry when full", () => {
+  it("drops the least recently used entry when full, for one new token in ADMIT_ONE_IN", () => {
     const cache = createVerifiedTokenCache(2);
     cache.set("a", claims("alice"), 1000);
     cache.set("b", claims("bob"), 1000);
     expect(cache.get("a", 0)?.sub).toBe("alice"); // a is now more recent than b
+    // A stream of new tokens is mostly turned away; the ADMIT_ONE_IN-th gets in.
+    for (let i = 1; i < ADMIT_ONE_IN; i += 1) cache.set(`x${i}`, claims("stranger"), 1000);
+    expect(cache.get("b", 0)?.sub).toBe("bob");
+    expect(cache.get("a", 0)?.sub).toBe("alice");
     cache.set("c", claims("carol"), 1000);
     expect(cache.size).toBe(2);
     expect(cache.get("b", 0)).toBeUndefined();
     expect(cache.get("a", 0)?.sub).toBe("alice");
     expect(cache.get("c", 0)?.sub).toBe("carol");
+    // Re-verifying a token already held is no new admission.
+    cache.set("c", claims("carol"), 2000);
+    expect(cache.get("c", 1500)?.sub).toBe("carol");
   });
 
   it("keys by the exact token text", () => {
@@ -63,7 +70,8 @@ describe("the token service's cache", () => {
     const secret = "k".repeat(32);
     for (const [verifiedTokenCacheSize, expected] of [
       [1000, 2],
-      [1, 6],
+      // Full with alice, the cache turns bob away instead of evicting her: alice is checked once.
+      [1, 4],
       [0, 6],
     ] as const) {
       const tokens = createTokenService({ secret, verifiedTokenCacheSize });
@@ -72,7 +80,7 @@ describe("the token service's cache", () => {
         tokens.createAccessToken({ sub: "bob" }),
       ]);
       signatureChecks.count = 0;
-      // Alternating two tokens: a cache of one entry keeps evicting the other.
+      // Alternating two tokens through a cache of one entry.
       for (const token of [alice, bob, alice, bob, alice, bob]) await tokens.verifyAccessToken(token);
       expect(signatureChecks.count, `cache size ${verifiedTokenCacheSize}`).toBe(expected);
     }

@@ -6,6 +6,11 @@ import type { AccessTokenClaims } from "./tokens.js";
  * go first once `maxEntries` is reached. Keyed by the token itself rather than a hash of it: a
  * hash costs about as much as the HMAC it saves, and a process holding the signing secret gains
  * nothing from hiding the tokens it has seen.
+ *
+ * Once full, it admits one new token in {@link ADMIT_ONE_IN}: when more distinct tokens are in use
+ * than it holds (many users), inserting every one would only churn it (each entry evicted before
+ * it is asked for again, and kept just long enough to cost the garbage collector); a token that is
+ * used often still gets in within a few uses.
  */
 export interface VerifiedTokenCache {
   /** The claims of `token` if it was verified before and `now` (ms) is not past its expiry. */
@@ -15,8 +20,11 @@ export interface VerifiedTokenCache {
   readonly size: number;
 }
 
+export const ADMIT_ONE_IN = 8;
+
 export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache {
   const entries = new Map<string, { claims: AccessTokenClaims; expiresAt: number }>();
+  let refusedSinceLastAdmission = 0;
   return {
     get(token, now) {
       const entry = entries.get(token);
@@ -28,8 +36,11 @@ export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache
       return entry.claims;
     },
     set(token, claims, expiresAt) {
-      entries.delete(token);
-      if (entries.size >= maxEntries) {
+      const known = entries.delete(token);
+      if (!known && entries.size >= maxEntries) {
+        refusedSinceLastAdmission += 1;
+        if (refusedSinceLastAdmission < ADMIT_ONE_IN) return;
+        refusedSinceLastAdmission = 0;
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
