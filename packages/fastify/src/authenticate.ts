@@ -1,4 +1,4 @@
-import { type AccessTokenClaims, type StoredUser, TokenInvalidError } from "@latchkey/core";
+import { type AccessControl, type AccessTokenClaims, type StoredUser, TokenInvalidError } from "@latchkey/core";
 import type { FastifyRequest } from "fastify";
 import { NotAuthenticatedError, sendError } from "./errors.js";
 import type { ResolvedLatchkeyOptions } from "./options.js";
@@ -22,7 +22,22 @@ export function readBearerToken(authorization: string | undefined): string {
   return token;
 }
 
-const revoked = () => new TokenInvalidError("revoked", "Token is invalid (it was revoked, or its session ended)");
+/**
+ * Refuses claims that the access-token checks say were ended (logout, revocation, password change,
+ * deletion). Synchronous in `session` mode: no promise on the hot path.
+ *
+ * @throws {TokenInvalidError} `TOKEN_INVALID` (problem `revoked`), or `STORE_UNAVAILABLE`.
+ */
+export function assertNotRevoked(access: AccessControl, claims: AccessTokenClaims): undefined | Promise<void> {
+  const allowed = access.isAllowed(claims);
+  if (allowed === true) return undefined;
+  if (allowed === false) throw revokedError();
+  return allowed.then((ok) => {
+    if (!ok) throw revokedError();
+  });
+}
+
+const revokedError = () => new TokenInvalidError("revoked", "Token is invalid (it was revoked, or its session ended)");
 
 /**
  * Verifies the request's bearer token with core's rules (size limit before parsing, the one
@@ -32,22 +47,23 @@ const revoked = () => new TokenInvalidError("revoked", "Token is invalid (it was
  *
  * @throws `NOT_AUTHENTICATED`, `TOKEN_INVALID`, `TOKEN_EXPIRED` or `STORE_UNAVAILABLE` (typed errors).
  */
-export async function verifyRequestUser(
+export function verifyRequestUser(
   request: FastifyRequest,
   resolved: ResolvedLatchkeyOptions,
   lookUp: boolean,
   checkRevocation = true,
-): Promise<LatchkeyUser> {
+): LatchkeyUser | Promise<LatchkeyUser> {
+  // Synchronous unless a store must be read: a promise per request costs, on every request.
   const token = readBearerToken(request.headers.authorization);
-  const claims = await resolved.tokens.verifyAccessToken(token);
-  if (checkRevocation && resolved.access !== undefined) {
-    // Synchronous in `session` mode: no promise on the hot path.
-    const allowed = resolved.access.isAllowed(claims);
-    if (allowed === false || (allowed !== true && !(await allowed))) throw revoked();
+  const claims = resolved.tokens.verifyAccessTokenSync(token);
+  const pending =
+    checkRevocation && resolved.access !== undefined ? assertNotRevoked(resolved.access, claims) : undefined;
+  if (!lookUp) {
+    const user = { username: claims.sub, claims };
+    return pending === undefined ? user : pending.then(() => user);
   }
-  if (!lookUp) return { username: claims.sub, claims };
-  const stored = await findTokenUser(resolved, claims);
-  return { username: stored.username, claims };
+  const lookedUp = async () => ({ username: (await findTokenUser(resolved, claims)).username, claims });
+  return pending === undefined ? lookedUp() : pending.then(lookedUp);
 }
 
 /**
@@ -76,7 +92,8 @@ export function createAuthenticate(
 ): AuthenticateHook {
   return async function authenticate(request, reply) {
     try {
-      request.user = await verifyRequestUser(request, resolved, lookUp, checkRevocation);
+      const user = verifyRequestUser(request, resolved, lookUp, checkRevocation);
+      request.user = user instanceof Promise ? await user : user;
       return undefined;
     } catch (error) {
       return sendError(request, reply, error, resolved);

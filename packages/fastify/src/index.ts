@@ -4,8 +4,10 @@ export {
   NotAuthenticatedError,
   OverloadedError,
   RateLimitedError,
+  SessionNotFoundError,
   UnsupportedGrantTypeError,
   UnsupportedMediaTypeError,
+  UnsupportedTokenTypeError,
 } from "./errors.js";
 export type { AdmissionState } from "./limits/admission.js";
 export type { RedisClientLike } from "./limits/counters.js";
@@ -19,6 +21,8 @@ export {
   DEFAULT_TOKEN_RATE_LIMIT,
   type LatchkeyOptions,
   type LatchkeyRateLimitOptions,
+  type LatchkeyRefreshTokenOptions,
+  type LatchkeySessionCleanupOptions,
 } from "./options.js";
 export { latchkey } from "./plugin.js";
 export {
@@ -37,5 +41,13 @@ export type {
   LatchkeyUser,
   LoginEvent,
   LoginFailedEvent,
+  LogoutEvent,
+  PasswordChangeEvent,
+  RefreshEvent,
+  RefreshFailedEvent,
+  RefreshReuseEvent,
+  RevokeEvent,
+  SessionEndedEvent,
   UserCreatedEvent,
+  UserDeletedEvent,
 } from "./types.js";

@@ -3,9 +3,10 @@
  * body or a header itself; these cover what hosts commonly add: request serializers that include
  * headers, and `request.log.info({ body })` calls. Use them as `Fastify({ logger: { redact: [...latchkeyRedactPaths] } })`.
  *
- * Covered: the `Authorization` header (bearer tokens), `password`, `client_secret`,
- * `access_token` and `passwordHash` fields at the top level and one level down (`body.password`,
- * `req.body.password`, `user.passwordHash`, `res.body.access_token` …).
+ * Covered: the `Authorization` header (bearer tokens), `password`, `current_password`,
+ * `new_password`, `client_secret`, `access_token`, `refresh_token`, `token` and `passwordHash`
+ * fields at the top level and one level down (`body.password`, `req.body.password`,
+ * `user.passwordHash`, `res.body.access_token` …).
  */
 export const latchkeyRedactPaths: readonly string[] = Object.freeze([
   "req.headers.authorization",
@@ -22,6 +23,14 @@ export const latchkeyRedactPaths: readonly string[] = Object.freeze([
   "*.access_token",
   "passwordHash",
   "*.passwordHash",
+  "current_password",
+  "*.current_password",
+  "new_password",
+  "*.new_password",
+  "refresh_token",
+  "*.refresh_token",
+  "token",
+  "*.token",
 ]);
 
 // Query parameters whose values are credentials wherever they appear (OAuth's `access_token` in

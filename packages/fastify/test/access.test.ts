@@ -106,6 +106,11 @@ describe.each(backends)("logout, revocation and account changes (%s)", (_name, o
     expect((await getMe(server, bearer(a))).statusCode).toBe(200);
     expect((await getMe(server, bearer(b))).statusCode).toBe(401);
     expect((await getMe(server, bearer(c))).statusCode).toBe(401);
+    // An ended token may log its own session out again, but not end the sessions made since.
+    expect((await post(server, "/logout", bearer(b))).statusCode).toBe(204);
+    const ended = await post(server, "/logout?scope=global", bearer(b));
+    expect(ended.statusCode).toBe(401);
+    expect((await getMe(server, bearer(a))).statusCode).toBe(200);
     expect((await post(server, "/logout", bearer(a), { scope: "global" })).statusCode).toBe(204);
     expect((await getMe(server, bearer(a))).statusCode).toBe(401);
     expect((await refresh(server, a.refresh_token)).statusCode).toBe(400);

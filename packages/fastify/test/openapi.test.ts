@@ -1,5 +1,5 @@
 import fastifySwagger from "@fastify/swagger";
-import { createMemoryUserStore } from "@latchkey/core";
+import { createMemorySessionStore, createMemoryUserStore } from "@latchkey/core";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "./fixtures/app.js";
@@ -87,6 +87,44 @@ describe("OpenAPI from the route schemas", () => {
         ]);
       }
     }
+  });
+
+  it("documents the logout, revocation, account and session routes with their errors (with a session store)", async () => {
+    const store = createMemoryUserStore();
+    const { app: host } = await buildApp({
+      store,
+      sessionStore: createMemorySessionStore({ users: store }),
+      before: (h) => h.register(fastifySwagger, { openapi: { info: { title: "t", version: "1" } } }),
+    });
+    const spec = (host.swagger() as unknown as { paths: typeof paths }).paths;
+    const expected: [string, string, string[]][] = [
+      ["/logout", "post", ["204", "401", "415", "422", "500", "503"]],
+      ["/revoke", "post", ["200", "400", "413", "415", "422", "429", "500", "503"]],
+      ["/users/me/password", "post", ["200", "401", "413", "415", "422", "429", "500", "503"]],
+      ["/users/me", "delete", ["204", "401", "413", "415", "422", "429", "500", "503"]],
+      ["/users/me/sessions", "get", ["200", "401", "500", "503"]],
+      ["/users/me/sessions/{id}", "delete", ["204", "401", "404", "500", "503"]],
+    ];
+    for (const [path, method, codes] of expected) {
+      const operation = spec[path]?.[method];
+      expect(statuses(operation), `${method} ${path}`).toEqual(codes);
+      for (const [status, response] of Object.entries(operation?.responses ?? {})) {
+        expect(response.description, `${method} ${path} ${status}`).toBeTruthy();
+      }
+    }
+    const revokeForm = spec["/revoke"]?.post?.requestBody?.content["application/x-www-form-urlencoded"]?.schema;
+    expect(Object.keys(revokeForm?.properties ?? {})).toEqual([
+      "token",
+      "token_type_hint",
+      "client_id",
+      "client_secret",
+    ]);
+    const session = spec["/users/me/sessions"]?.get?.responses["200"]?.content?.["application/json"]?.schema;
+    expect(JSON.stringify(session)).toContain("user_agent");
+    // Without a session store there is nothing to log out of: only the account routes exist.
+    expect(paths["/logout"]).toBeUndefined();
+    expect(paths["/users/me/password"]?.post).toBeDefined();
+    await host.close();
   });
 
   it("lists no security requirement unless the host names its scheme", () => {

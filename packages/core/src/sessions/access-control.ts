@@ -95,7 +95,8 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
     );
   }
   const clock = options.now ?? Date.now;
-  const retentionMs = (options.tokenLifetimeSeconds + (options.clockToleranceSeconds ?? 0) + 60) * 1000;
+  const toleranceMs = (options.clockToleranceSeconds ?? 0) * 1000;
+  const retentionMs = options.tokenLifetimeSeconds * 1000 + toleranceMs + 60_000;
   const cleanupIntervalMs = (options.cleanup?.intervalSeconds ?? DEFAULT_CLEANUP_INTERVAL_SECONDS) * 1000;
   const batchSize = options.cleanup?.batchSize ?? DEFAULT_CLEANUP_BATCH_SIZE;
   const endedRetentionMs = (options.cleanup?.endedRetentionSeconds ?? DEFAULT_ENDED_SESSION_RETENTION_SECONDS) * 1000;
@@ -111,12 +112,17 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
     return ended;
   }
 
+  /** The account the claims name: never another one created later under the same name (`uid`). */
   async function userIdOf(claims: AccessTokenClaims): Promise<string | null> {
     if (claims.sid !== undefined) {
       const session = await store.findSession(claims.sid);
-      if (session !== null && session.username === claims.sub) return session.userId;
+      if (session !== null && session.username === claims.sub) {
+        return claims.uid === undefined || claims.uid === session.userId ? session.userId : null;
+      }
     }
-    return (await users.findByUsername(claims.sub))?.id ?? null;
+    const user = await users.findByUsername(claims.sub);
+    if (user === null || (claims.uid !== undefined && claims.uid !== user.id)) return null;
+    return user.id;
   }
 
   async function cleanupBatches(): Promise<number> {
@@ -209,7 +215,8 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
         }
         return;
       }
-      const expiresAt = new Date(Math.max(claims.exp * 1000, clock()) + 60_000);
+      // Until the token's exp plus the clock tolerance verifiers allow, and a minute.
+      const expiresAt = new Date(Math.max(claims.exp * 1000, clock()) + toleranceMs + 60_000);
       cache?.add([await store.revokeAccessToken(claims.jti, expiresAt)]);
     },
 

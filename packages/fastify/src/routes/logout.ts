@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { type AccessControl, LOGOUT_SCOPES, type LogoutScope, REFRESH_TOKEN_PREFIX } from "@latchkey/core";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { createAuthenticate } from "../authenticate.js";
+import { assertNotRevoked, createAuthenticate } from "../authenticate.js";
 import { fieldRequiredError, fieldValueError, sendError, UnsupportedTokenTypeError } from "../errors.js";
 import { emitEvent, eventContext } from "../events.js";
 import { routeRateLimit } from "../limits/rate-limit.js";
@@ -79,12 +79,15 @@ export async function registerLogoutRoutes(
     {
       schema: withSecurity(resolved, logoutSchema),
       bodyLimit: resolved.bodyLimit,
-      // Signature and expiry only: a token this logout already ended may log out again.
+      // Signature and expiry only: a token this logout already ended may log out again (204).
       onRequest: createAuthenticate(resolved, false, false),
     },
     async (request, reply) => {
       const scope = scopeOf(request);
       const { claims, username } = request.user;
+      // Ending *other* sessions takes a token that still opens routes: an ended one (a thief's
+      // copy, say) must not log its owner out of the sessions made since.
+      if (scope !== "local") await assertNotRevoked(access, claims);
       const ended = await access.logout(claims, scope);
       const sessionIds = ended?.endedSessionIds ?? [];
       await announceEndedSessions(request, resolved, username, sessionIds, "logout");
