@@ -2,6 +2,8 @@
 // plugins and hooks), plus the routes the benchmark measures against. Run by `main.ts` as a child
 // process; prints `BENCH_SERVER <url>` once it listens on 127.0.0.1.
 // The type import brings `app.authenticate`, `request.user` and `app.latchkey` into the types.
+
+import { usernameKey } from "@latchkey/core";
 import type {} from "@latchkey/fastify";
 import { buildApp, loadConfig, loggerOptions, openDatabase, resolveSecretKey } from "@latchkey/server";
 
@@ -37,6 +39,27 @@ app.get("/bench/hello", async () => ({ hello: "world" }));
 app.get("/bench/protected", { onRequest: [app.authenticate] }, async (request) => ({
   username: request.user.username,
 }));
+// Many users, each with a session and an access token, made the way the routes make them but
+// without a bcrypt login apiece (10 000 logins would take most of an hour at cost 12): one hash
+// shared by all, the store's create, the session service's start, the token service's claims.
+let benchHash: Promise<string> | undefined;
+app.post<{ Body: { prefix: string; count: number } }>("/bench/seed-users", async (request) => {
+  const { prefix, count } = request.body;
+  const { store, sessions, tokens, hasher, usernamePolicy } = app.latchkey;
+  benchHash ??= hasher.hash("bench-password-1");
+  const passwordHash = await benchHash;
+  const accessTokens: string[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const username = `${prefix}-${i}`;
+    const key = usernameKey(username, usernamePolicy.uniqueness);
+    const user =
+      (await store.findByUsername(username)) ?? (await store.create({ username, passwordHash, usernameKey: key }));
+    const issued = await sessions?.start({ userId: user.id, username });
+    const claims = { sub: username, uid: user.id, ...(issued && { sid: issued.session.id }) };
+    accessTokens.push(await tokens.createAccessToken(claims));
+  }
+  return { accessTokens };
+});
 app.get("/bench/stats", async (): Promise<ServerStats> => {
   const memory = process.memoryUsage();
   return {

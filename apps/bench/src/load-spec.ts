@@ -13,6 +13,12 @@ export interface LoadSpec {
    * answered with, so every request is a real rotation of a live session.
    */
   refreshTokens?: string[];
+  /**
+   * A JSON file with an array of access tokens: each request sends the next one as its bearer
+   * token (round robin), so tokens are many and distinct, as from many users, and a verified-token
+   * cache smaller than the pool never holds the one asked for.
+   */
+  bearerTokensFile?: string;
   connections: number;
   /** Requests per second over all connections; absent: as fast as the server answers. */
   rate?: number;

@@ -4,6 +4,7 @@
 //   WINDOW_START <ms>     after the warm-up (the orchestrator samples the server then)
 //   WINDOW_END <ms>       when the window closes (and samples again)
 //   RESULT <json>         the latencies and statuses of responses that arrived inside the window
+import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import type { LoadResult, LoadSpec } from "./load-spec.js";
 
@@ -25,6 +26,18 @@ const refreshing = spec.refreshTokens !== undefined && {
     idleRefreshTokens.push(answered ?? ((context as { refreshToken?: string }).refreshToken as string));
   },
 };
+const bearerTokens =
+  spec.bearerTokensFile === undefined
+    ? undefined
+    : (JSON.parse(readFileSync(spec.bearerTokensFile, "utf8")) as string[]);
+let nextBearer = 0;
+const manyUsers = bearerTokens !== undefined && {
+  setupRequest: (req: autocannon.Request) => {
+    const token = bearerTokens[nextBearer % bearerTokens.length];
+    nextBearer += 1;
+    return { ...req, headers: { ...req.headers, authorization: `Bearer ${token}` } };
+  },
+};
 const request: autocannon.Request = {
   method: spec.method,
   path: spec.path,
@@ -39,6 +52,7 @@ const request: autocannon.Request = {
     },
   }),
   ...refreshing,
+  ...manyUsers,
 };
 
 const latencies: number[] = [];

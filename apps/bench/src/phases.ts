@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { CeilingResult, CeilingSpec } from "./ceiling-spec.js";
 import { runForResult } from "./child.js";
 import type { LoadSpec } from "./load-spec.js";
@@ -28,8 +31,23 @@ export interface Ceilings {
   hashAtGate: CeilingResult;
 }
 
+/** The access-token checks compared side by side (`session` is the default the other phases run with). */
+export const MODES = ["stateless", "session", "strict"] as const;
+export type Mode = (typeof MODES)[number];
+
+/** One access-token mode's cost: a bare route, authenticate-only and /users/me, in one server. */
+export interface ModeRun {
+  mode: Mode;
+  bare: Measurement;
+  authenticate: Measurement;
+  me: Measurement;
+}
+
 export interface DatabaseRun {
   database: "postgres" | "pglite";
+  /** How many distinct users' tokens the authenticated phases cycle through. */
+  users: number;
+  modes: ModeRun[];
   startup: { first: StartupRun; later: StartupRun[] };
   idleRss: number;
   admission: { maxConcurrent: number; maxQueued: number };
@@ -73,6 +91,30 @@ async function seedSessions(server: BenchServer): Promise<string[]> {
   return tokens;
 }
 
+const SEED_BATCH = 1000;
+
+/**
+ * Makes `count` users, each with a session and an access token (through the bench server's seeding
+ * route, in batches), and writes the tokens to a file for the load workers.
+ */
+async function seedManyUsers(server: BenchServer, count: number): Promise<string> {
+  const tokens: string[] = [];
+  for (let start = 0; start < count; start += SEED_BATCH) {
+    const batch = Math.min(SEED_BATCH, count - start);
+    const body = JSON.stringify({ prefix: `many-${start / SEED_BATCH}`, count: batch });
+    const seeded = (await server.call(
+      "/bench/seed-users",
+      { method: "POST", headers: { "content-type": "application/json" }, body },
+      200,
+    )) as { accessTokens: string[] };
+    tokens.push(...seeded.accessTokens);
+  }
+  const dir = await mkdtemp(join(tmpdir(), "latchkey-bench-"));
+  const file = join(dir, "tokens.json");
+  await writeFile(file, JSON.stringify(tokens));
+  return file;
+}
+
 /** Signs the bench user up (unless a sweep's earlier run did) and logs in once; returns an access token. */
 async function seed(server: BenchServer): Promise<string> {
   const credentials = { username: "bench-user", password: PASSWORD };
@@ -105,8 +147,8 @@ export interface RunContext {
   log(line: string): void;
 }
 
-function loads(url: string, token: string, refreshTokens: string[], durations: Durations) {
-  const bearer = { authorization: `Bearer ${token}` };
+function loads(url: string, tokensFile: string | undefined, refreshTokens: string[], durations: Durations) {
+  const many = tokensFile === undefined ? {} : { bearerTokensFile: tokensFile };
   const cheap = (path: string, headers: Record<string, string> = {}): LoadSpec => ({
     url,
     method: "GET",
@@ -128,7 +170,7 @@ function loads(url: string, token: string, refreshTokens: string[], durations: D
     url,
     method: "GET",
     path: "/bench/protected",
-    headers: bearer,
+    ...many,
     connections: PROBE.connections,
     rate: PROBE.rate,
     ...durations.isolationProbe,
@@ -142,8 +184,8 @@ function loads(url: string, token: string, refreshTokens: string[], durations: D
   };
   return {
     bare: cheap("/bench/hello"),
-    authenticate: cheap("/bench/protected", bearer),
-    me: cheap("/users/me", bearer),
+    authenticate: { ...cheap("/bench/protected"), ...many },
+    me: { ...cheap("/users/me"), ...many },
     // Every request a real rotation of one of many live sessions: a read, a conditional UPDATE, a commit.
     refresh: {
       ...cheap("/token", { "content-type": "application/x-www-form-urlencoded" }),
@@ -184,11 +226,17 @@ function ceiling(
  * Seeds the bench user (and, for the refresh phase, its sessions), then gives the loads for its
  * tokens and a measuring function for this server.
  */
-async function prepare(server: BenchServer, context: RunContext, sessions = false) {
-  const token = await seed(server);
-  const refreshTokens = sessions ? await seedSessions(server) : [];
+async function prepare(
+  server: BenchServer,
+  context: RunContext,
+  options: { sessions?: boolean; users?: number; tokensFile?: string } = {},
+) {
+  await seed(server);
+  const refreshTokens = options.sessions ? await seedSessions(server) : [];
+  const tokensFile = options.tokensFile ?? (await seedManyUsers(server, options.users ?? context.durations.users));
   return {
-    load: loads(server.url, token, refreshTokens, context.durations),
+    tokensFile,
+    load: loads(server.url, tokensFile, refreshTokens, context.durations),
     measure: (route: string, load: LoadSpec, background?: LoadSpec) =>
       measureWindow(server, { route, load, postgres: context.postgres, ...(background && { background }) }),
   };
@@ -216,7 +264,8 @@ export async function runDatabase(database: DatabaseRun["database"], context: Ru
       compareAtGate: await ceiling(context, "compare", maxConcurrent),
       hashAtGate: await ceiling(context, "hash", maxConcurrent),
     };
-    const { load, measure } = await prepare(server, context, true);
+    log(`[${database}] seeding ${durations.users} users, each with a session and an access token`);
+    const { load, measure } = await prepare(server, context, { sessions: true });
 
     const phases = {} as Record<PhaseName, Measurement>;
     for (const name of ["bare", "authenticate", "me", "refresh", "token", "users"] as const) {
@@ -226,8 +275,29 @@ export async function runDatabase(database: DatabaseRun["database"], context: Ru
     log(`[${database}] isolation: authenticate-only latency, idle then under a /token flood`);
     phases.isolationIdle = await measure(ROUTES.authenticate, load.probe);
     phases.isolationLoaded = await measure(ROUTES.authenticate, load.probe, load.flood);
+    await server.stop();
+    const modes: ModeRun[] = [];
+    for (const mode of MODES) {
+      // One server per mode on the same database and tokens (PGlite allows one process at a time).
+      log(`[${database}] ACCESS_TOKEN_CHECKS=${mode}: bare, authenticate, me (${durations.users} users' tokens)`);
+      const modeServer = await startBenchServer({ ...context.serverEnv, ACCESS_TOKEN_CHECKS: mode });
+      try {
+        const measureHere = (route: string, spec: LoadSpec) =>
+          measureWindow(modeServer, { route, load: { ...spec, url: modeServer.url }, postgres: context.postgres });
+        modes.push({
+          mode,
+          bare: await measureHere(ROUTES.bare, load.bare),
+          authenticate: await measureHere(ROUTES.authenticate, load.authenticate),
+          me: await measureHere(ROUTES.me, load.me),
+        });
+      } finally {
+        await modeServer.stop();
+      }
+    }
     return {
       database,
+      users: durations.users,
+      modes,
       startup: { first, later },
       idleRss: idle.rss,
       admission: { maxConcurrent, maxQueued },
@@ -250,7 +320,7 @@ export async function runSweep(values: number[], context: RunContext): Promise<S
     const env = { ...context.serverEnv, MAX_CONCURRENT_HASHES: String(maxConcurrentHashes) };
     const server = await startBenchServer(env);
     try {
-      const { load, measure } = await prepare(server, context);
+      const { load, measure } = await prepare(server, context, { users: CHEAP_CONNECTIONS * 2 });
       runs.push({
         maxConcurrentHashes,
         ceiling: await ceiling(context, "compare", maxConcurrentHashes),

@@ -57,6 +57,11 @@ export function disturbances(results: Results): string[] {
     for (const name of Object.keys(PHASE_TITLES) as PhaseName[]) {
       check(`${run.database}, ${PHASE_TITLES[name]}`, run.phases[name].cpu.others);
     }
+    for (const mode of run.modes) {
+      for (const phase of ["bare", "authenticate", "me"] as const) {
+        check(`${run.database}, ACCESS_TOKEN_CHECKS=${mode.mode}, ${PHASE_TITLES[phase]}`, mode[phase].cpu.others);
+      }
+    }
     for (const ceiling of Object.values(run.ceilings)) {
       check(
         `${run.database}, raw bcrypt.${ceiling.operation} with ${ceiling.concurrency} in flight`,
@@ -188,6 +193,36 @@ export function renderMarkdown(results: Results): string {
       table(PHASE_HEADER, [
         ...(Object.keys(PHASE_TITLES) as PhaseName[]).map((name) => phaseRow(PHASE_TITLES[name], run.phases[name])),
       ]),
+    );
+    out.push(
+      "",
+      `Access-token checks side by side (each mode its own server, ${run.users} users' tokens in turn):`,
+      "",
+    );
+    const perRequest = (m: Measurement) => (m.perSecond > 0 ? `${n((m.cpu.server / m.perSecond) * 1e6, 0)} µs` : "n/a");
+    out.push(
+      table(
+        [
+          "ACCESS_TOKEN_CHECKS",
+          "bare /s",
+          "authenticate /s",
+          "÷ bare",
+          "server CPU/req",
+          "/users/me /s",
+          "÷ bare",
+          "server CPU/req",
+        ],
+        run.modes.map((mode) => [
+          mode.mode,
+          n(mode.bare.perSecond, 0),
+          n(mode.authenticate.perSecond, 0),
+          n(mode.authenticate.perSecond / mode.bare.perSecond, 3),
+          perRequest(mode.authenticate),
+          n(mode.me.perSecond, 0),
+          n(mode.me.perSecond / mode.bare.perSecond, 3),
+          perRequest(mode.me),
+        ]),
+      ),
     );
     out.push("");
     const c = run.ceilings;

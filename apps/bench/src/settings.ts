@@ -12,6 +12,8 @@ export interface Durations {
   isolationProbe: Pick<LoadSpec, "warmupSeconds" | "windowSeconds" | "tailSeconds">;
   /** Starts of the real server after the first one (which begins on an empty database). */
   laterStarts: number;
+  /** Users (each with a session and an access token) whose tokens the authenticated phases cycle through. */
+  users: number;
 }
 
 export const FULL: Durations = {
@@ -21,6 +23,7 @@ export const FULL: Durations = {
   isolationLeadSeconds: 5,
   isolationProbe: { warmupSeconds: 1, windowSeconds: 15, tailSeconds: 1 },
   laterStarts: 3,
+  users: 10_000,
 };
 
 /** Seconds in all: only proves that every phase produces figures (the smoke test, `--smoke`). */
@@ -31,6 +34,7 @@ export const SMOKE: Durations = {
   isolationLeadSeconds: 0.5,
   isolationProbe: { warmupSeconds: 0.2, windowSeconds: 1, tailSeconds: 0.2 },
   laterStarts: 1,
+  users: 200,
 };
 
 /** Connections for phases that should run as fast as the server answers. */

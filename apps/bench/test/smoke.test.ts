@@ -53,6 +53,18 @@ describe("pnpm bench --smoke", () => {
     }
   });
 
+  it("measures every access-token mode side by side, on many users' tokens", () => {
+    for (const run of results.databases) {
+      expect(run.users).toBeGreaterThanOrEqual(100);
+      expect(run.modes.map((mode) => mode.mode)).toEqual(["stateless", "session", "strict"]);
+      for (const mode of run.modes) {
+        for (const phase of [mode.bare, mode.authenticate, mode.me]) expect(phase.perSecond).toBeGreaterThan(0);
+        expect(Object.keys(mode.me.client.statuses)).toEqual(["200"]);
+      }
+    }
+    expect(markdown).toContain("Access-token checks side by side");
+  });
+
   it("measures the bcrypt ceilings, start-up and idle memory", () => {
     for (const run of results.databases) {
       for (const ceiling of Object.values(run.ceilings)) expect(ceiling.perSecond).toBeGreaterThan(0);
