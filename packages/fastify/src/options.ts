@@ -134,7 +134,7 @@ export interface LatchkeyOptions {
   /** Called after a refused login (unknown user or wrong password). */
   onLoginFailed?: LatchkeyHook<LoginFailedEvent> | undefined;
   /**
-   * Where sessions live: `createMemorySessionStore()` from `@latchkey/core` or
+   * Where sessions live: `createMemorySessionStore({ users: store })` from `@latchkey/core` or
    * `createKyselySessionStore(db)` from `@latchkey/kysely`. With one, a login starts a session and
    * `/token` also answers rotating refresh tokens (`grant_type=refresh_token`). Default: none, and
    * `/token` answers access tokens only, as the original.

@@ -102,7 +102,9 @@ const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
  * await app.register(latchkey, { store: createMemoryUserStore(), secret: process.env.SECRET_KEY })
  * ```
  *
- * Serves `POST /users/` (and `/users`), `POST /token` and `GET /users/me` under `prefix`; decorates
+ * Serves `POST /users/` (and `/users`), `POST /token`, `GET /users/me`, `POST /users/me/password` and
+ * `DELETE /users/me` under `prefix`, and with a `sessionStore` also `POST /logout`, `POST /revoke`,
+ * `GET /users/me/sessions` and `DELETE /users/me/sessions/{id}`; decorates
  * `app.authenticate`, `app.latchkey`, and (through `@fastify/jwt`) `app.jwt` and `request.jwtVerify()`.
  * It is wrapped with `fastify-plugin`, so the decorators are visible to the host; the routes keep
  * their error handler, validator and form parser to themselves.

@@ -61,7 +61,7 @@ export function resolveSessions(
   if (!hasMethods(sessionStore, SESSION_STORE_METHODS)) {
     fail(
       `option \`sessionStore\` must implement SessionStore (${SESSION_STORE_METHODS.join(", ")}): ` +
-        "e.g. createMemorySessionStore() from @latchkey/core or createKyselySessionStore(db) from @latchkey/kysely",
+        "e.g. createMemorySessionStore({ users: store }) from @latchkey/core or createKyselySessionStore(db) from @latchkey/kysely",
     );
   }
   try {
