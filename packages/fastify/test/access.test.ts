@@ -1,11 +1,4 @@
-import {
-  createMemorySessionStore,
-  createMemoryUserStore,
-  type SessionStore,
-  type UserStore,
-  verifyAccessToken,
-} from "@latchkey/core";
-import { createKyselySessionStore } from "@latchkey/kysely";
+import { verifyAccessToken } from "@latchkey/core";
 import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LatchkeyOptions } from "../src/index.js";
@@ -19,7 +12,7 @@ import {
   SECRET,
   signUp,
 } from "./fixtures/app.js";
-import { usePgliteDatabase } from "./fixtures/stores.js";
+import { useSessionBackends } from "./fixtures/stores.js";
 
 let app: FastifyInstance | undefined;
 let log: CapturedLog;
@@ -28,20 +21,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-const pglite = usePgliteDatabase();
-const backends: [string, () => Promise<{ store: UserStore; sessionStore: SessionStore }>][] = [
-  [
-    "memory",
-    async () => {
-      const store = createMemoryUserStore();
-      return { store, sessionStore: createMemorySessionStore({ users: store }) };
-    },
-  ],
-  [
-    "Kysely on PGlite",
-    async () => ({ store: await pglite.freshStore(), sessionStore: createKyselySessionStore(pglite.db()) }),
-  ],
-];
+const backends = useSessionBackends();
 
 type Tokens = { access_token: string; refresh_token: string };
 const bearer = (tokens: Tokens) => `Bearer ${tokens.access_token}`;

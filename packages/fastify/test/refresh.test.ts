@@ -2,17 +2,14 @@ import {
   createMemorySessionStore,
   createMemoryUserStore,
   parseRefreshToken,
-  type SessionStore,
   StoreUnavailableError,
-  type UserStore,
   verifyAccessToken,
 } from "@latchkey/core";
-import { createKyselySessionStore } from "@latchkey/kysely";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { LatchkeyOptions } from "../src/index.js";
 import { buildApp, type CapturedLog, FORM_HEADERS, getMe, logIn, SECRET, signUp } from "./fixtures/app.js";
-import { usePgliteDatabase } from "./fixtures/stores.js";
+import { useSessionBackends } from "./fixtures/stores.js";
 
 let app: FastifyInstance | undefined;
 let log: CapturedLog;
@@ -21,20 +18,7 @@ afterEach(async () => {
   app = undefined;
 });
 
-const pglite = usePgliteDatabase();
-const backends: [string, () => Promise<{ store: UserStore; sessionStore: SessionStore }>][] = [
-  [
-    "memory",
-    async () => {
-      const store = createMemoryUserStore();
-      return { store, sessionStore: createMemorySessionStore({ users: store }) };
-    },
-  ],
-  [
-    "Kysely on PGlite",
-    async () => ({ store: await pglite.freshStore(), sessionStore: createKyselySessionStore(pglite.db()) }),
-  ],
-];
+const backends = useSessionBackends();
 
 const refresh = (server: FastifyInstance, refreshToken: string, extra: Record<string, string> = {}) =>
   server.inject({
