@@ -60,7 +60,10 @@ describe.skipIf(chromium.path === undefined)(
       await page.locator(".auth-btn-wrapper button.authorize", { hasText: "Logout" }).waitFor();
       await page.locator("button.btn-done").click();
 
-      const me = page.locator(".opblock-get", { hasText: "/users/me" });
+      // Exactly GET /users/me, not GET /users/me/sessions.
+      const me = page.locator(".opblock-get", {
+        has: page.locator(".opblock-summary-path", { hasText: /^\s*\/users\/me\s*$/ }),
+      });
       await me.locator(".opblock-summary").click();
       await me.locator("button.try-out__btn").click();
       await me.locator("button.execute").click();

@@ -84,10 +84,14 @@ describe.each(testDatabases())("the server process on $name", ({ open }) => {
   it("issues a bearer token with the original's second curl command", async () => {
     const { status, body } = await originalCurl(server.url, "token");
     expect(status).toBe(200);
+    // The original's fields, then what it did not send (its clients ignore them): expires_in,
+    // and the session's refresh token.
     expect(body).toEqual({
       access_token: expect.stringMatching(/^ey[\w-]+\.[\w-]+\.[\w-]+$/),
       token_type: "bearer",
       expires_in: 1800,
+      refresh_token: expect.stringMatching(/^lkr1\.[\w-]+$/),
+      refresh_expires_in: 604_800,
     });
     token = body.access_token;
   });
