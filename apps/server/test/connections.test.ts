@@ -124,6 +124,7 @@ describe("slow clients and held connections (the real server process)", () => {
     const fromThird = await Promise.all(Array.from({ length: 8 }, () => hold(port, "127.0.0.5")));
     await waitFor(() => fromThird.filter((held) => held.closedAfterMs !== undefined).length >= 3, 2000);
     expect(fromThird.filter((held) => held.closedAfterMs !== undefined)).toHaveLength(3);
+    await waitFor(() => /connections refused: a connection cap was reached/.test(server?.output() ?? ""), 2000);
     expect(server?.output()).toMatch(/connections refused: a connection cap was reached/);
   });
 });
