@@ -163,3 +163,13 @@ export const ErrorResponses = {
       "retry after the Retry-After header.",
   ),
 } as const;
+
+/** The error responses of a route, by status: `errorResponses(401, 500, 503)`. */
+export function errorResponses<Status extends keyof typeof ErrorResponses>(
+  ...statuses: Status[]
+): Pick<typeof ErrorResponses, Status> {
+  return Object.fromEntries(statuses.map((status) => [status, ErrorResponses[status]])) as Pick<
+    typeof ErrorResponses,
+    Status
+  >;
+}

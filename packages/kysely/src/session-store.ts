@@ -185,8 +185,8 @@ export function createKyselySessionStore(
 
     updateSessionLocked(id, decide) {
       return run("updateSessionLocked", async () => {
+        if (!UUID.test(id)) return decideOrThrow(decide, null).result;
         for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt += 1) {
-          if (!UUID.test(id)) return decideOrThrow(decide, null).result;
           const row = await sessions.selectFrom(table).selectAll().where("id", "=", id).executeTakeFirst();
           const session = row ? toStoredSession(row) : null;
           const { change, result } = decideOrThrow(decide, session);

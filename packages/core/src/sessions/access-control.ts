@@ -33,8 +33,10 @@ export interface AccessControlOptions {
   checks: AccessTokenChecks;
   /** True when logins start sessions (then every fresh access token carries a `sid`). */
   sessionsAtLogin: boolean;
-  /** The access tokens' lifetime and clock tolerance: revocations are kept as long as a token they refuse can live. */
-  tokenLifetimeSeconds: number;
+  /**
+   * The access tokens' clock tolerance: a revoked token is refused that long past its `exp`.
+   * Other revocations are kept for the session service's `revocationRetentionSeconds`.
+   */
   clockToleranceSeconds?: number;
   cache?: Omit<RevocationCacheOptions, "store">;
   cleanup?: { intervalSeconds?: number; batchSize?: number; endedRetentionSeconds?: number };
@@ -96,7 +98,7 @@ export function createAccessControl(options: AccessControlOptions): AccessContro
   }
   const clock = options.now ?? Date.now;
   const toleranceMs = (options.clockToleranceSeconds ?? 0) * 1000;
-  const retentionMs = options.tokenLifetimeSeconds * 1000 + toleranceMs + 60_000;
+  const retentionMs = sessions.options.revocationRetentionSeconds * 1000;
   const cleanupIntervalMs = (options.cleanup?.intervalSeconds ?? DEFAULT_CLEANUP_INTERVAL_SECONDS) * 1000;
   const batchSize = options.cleanup?.batchSize ?? DEFAULT_CLEANUP_BATCH_SIZE;
   const endedRetentionMs = (options.cleanup?.endedRetentionSeconds ?? DEFAULT_ENDED_SESSION_RETENTION_SECONDS) * 1000;

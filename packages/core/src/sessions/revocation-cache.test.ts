@@ -112,7 +112,6 @@ describe("createAccessControl", () => {
       users,
       checks: "session",
       sessionsAtLogin: true,
-      tokenLifetimeSeconds: 1800,
       cache: { maxStalenessMs: 4000, pollIntervalMs: 60_000, monotonic: time.monotonic },
     });
     await access.start();
@@ -147,7 +146,6 @@ describe("createAccessControl", () => {
       users,
       checks: "stateless",
       sessionsAtLogin: true,
-      tokenLifetimeSeconds: 1800,
       cleanup: { batchSize: 2 },
     });
     expect(await access.cleanup()).toBe(5);

@@ -69,7 +69,6 @@ export function resolveAccess(
       users,
       checks: checks as AccessTokenChecks,
       sessionsAtLogin: sessions.atLogin,
-      tokenLifetimeSeconds: tokens.options.expiresInSeconds,
       clockToleranceSeconds: tokens.options.clockToleranceSeconds,
       cleanup: {
         ...(settings.intervalSeconds !== undefined && { intervalSeconds: settings.intervalSeconds }),

@@ -4,22 +4,14 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { createAuthenticate } from "../authenticate.js";
 import { emitEvent, eventContext } from "../events.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
-import { AccountDeletionSchema, ErrorResponses, PasswordChangeSchema, TokenOutSchema } from "../schemas.js";
+import { AccountDeletionSchema, errorResponses, PasswordChangeSchema, TokenOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
 import { announceEndedSessions, withSecurity } from "./ended-sessions.js";
 import { createPasswordCheck } from "./password-check.js";
 import { MAX_USER_AGENT_LENGTH } from "./token.js";
 import { tokenResponse } from "./token-response.js";
 
-const accountErrors = {
-  401: ErrorResponses[401],
-  413: ErrorResponses[413],
-  415: ErrorResponses[415],
-  422: ErrorResponses[422],
-  429: ErrorResponses[429],
-  500: ErrorResponses[500],
-  503: ErrorResponses[503],
-};
+const accountErrors = errorResponses(401, 413, 415, 422, 429, 500, 503);
 
 const passwordSchema = {
   summary: "Change the password",

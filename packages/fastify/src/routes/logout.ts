@@ -6,7 +6,7 @@ import { fieldRequiredError, fieldValueError, sendError, UnsupportedTokenTypeErr
 import { emitEvent, eventContext } from "../events.js";
 import { routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
-import { ErrorResponses, LogoutScopeSchema, RevokeFormSchema } from "../schemas.js";
+import { errorResponses, LogoutScopeSchema, RevokeFormSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
 import { announceEndedSessions, withSecurity } from "./ended-sessions.js";
 
@@ -24,11 +24,7 @@ const logoutSchema = {
   querystring: LogoutScopeSchema,
   response: {
     204: { type: "null", description: "Logged out." },
-    401: ErrorResponses[401],
-    415: ErrorResponses[415],
-    422: ErrorResponses[422],
-    500: ErrorResponses[500],
-    503: ErrorResponses[503],
+    ...errorResponses(401, 415, 422, 500, 503),
   },
 };
 
@@ -44,13 +40,7 @@ const revokeSchema = {
   body: RevokeFormSchema,
   response: {
     200: { type: "null", description: "Revoked, or nothing to revoke." },
-    400: ErrorResponses[400],
-    413: ErrorResponses[413],
-    415: ErrorResponses[415],
-    422: ErrorResponses[422],
-    429: ErrorResponses[429],
-    500: ErrorResponses[500],
-    503: ErrorResponses[503],
+    ...errorResponses(400, 413, 415, 422, 429, 500, 503),
   },
 };
 

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import { createAuthenticate } from "../authenticate.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
-import { ErrorResponses, UserOutSchema } from "../schemas.js";
+import { errorResponses, UserOutSchema } from "../schemas.js";
 
 const schema = {
   summary: "The current user",
@@ -12,9 +12,7 @@ const schema = {
   tags: ["auth"],
   response: {
     200: UserOutSchema,
-    401: ErrorResponses[401],
-    500: ErrorResponses[500],
-    503: ErrorResponses[503],
+    ...errorResponses(401, 500, 503),
   },
 };
 

@@ -5,16 +5,14 @@ import { Type } from "typebox";
 import { createAuthenticate, findTokenUser } from "../authenticate.js";
 import { SessionNotFoundError } from "../errors.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
-import { ErrorResponses, SessionListSchema } from "../schemas.js";
+import { errorResponses, SessionListSchema } from "../schemas.js";
 import { announceEndedSessions, withSecurity } from "./ended-sessions.js";
-
-const errors = { 401: ErrorResponses[401], 500: ErrorResponses[500], 503: ErrorResponses[503] };
 
 const listSchema = {
   summary: "The user's sessions",
   description: "Every live session (login) of the bearer token's user, newest first; `current` marks the token's own.",
   tags: ["sessions"],
-  response: { 200: SessionListSchema, ...errors },
+  response: { 200: SessionListSchema, ...errorResponses(401, 500, 503) },
 };
 
 const endSchema = {
@@ -24,7 +22,7 @@ const endSchema = {
     "that is not one of this user's live sessions (another user's included: never ended, never confirmed). 204.",
   tags: ["sessions"],
   params: Type.Object({ id: Type.String({ description: "The session id, from the list." }) }),
-  response: { 204: { type: "null", description: "Ended." }, 404: ErrorResponses[404], ...errors },
+  response: { 204: { type: "null", description: "Ended." }, ...errorResponses(401, 404, 500, 503) },
 };
 
 /** `GET /users/me/sessions` and `DELETE /users/me/sessions/{id}`. */

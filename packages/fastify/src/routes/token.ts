@@ -5,7 +5,7 @@ import { fieldRequiredError, sendError, UnsupportedGrantTypeError } from "../err
 import { emitEvent, eventContext } from "../events.js";
 import { routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
-import { ErrorResponses, TokenFormSchema, TokenOutSchema } from "../schemas.js";
+import { errorResponses, TokenFormSchema, TokenOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
 import { createPasswordCheck } from "./password-check.js";
 import { tokenResponse } from "./token-response.js";
@@ -34,14 +34,7 @@ const schema = (refreshTokens: boolean) => ({
   body: TokenFormSchema,
   response: {
     200: TokenOutSchema,
-    400: ErrorResponses[400],
-    401: ErrorResponses[401],
-    413: ErrorResponses[413],
-    415: ErrorResponses[415],
-    422: ErrorResponses[422],
-    429: ErrorResponses[429],
-    500: ErrorResponses[500],
-    503: ErrorResponses[503],
+    ...errorResponses(400, 401, 413, 415, 422, 429, 500, 503),
   },
 });
 

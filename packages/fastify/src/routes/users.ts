@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { emitEvent, eventContext } from "../events.js";
 import { routeRateLimit } from "../limits/rate-limit.js";
 import type { ResolvedLatchkeyOptions } from "../options.js";
-import { ErrorResponses, UserInSchema, UserOutSchema } from "../schemas.js";
+import { errorResponses, UserInSchema, UserOutSchema } from "../schemas.js";
 import { requireContentType } from "./content-type.js";
 
 const schema = {
@@ -17,13 +17,7 @@ const schema = {
   body: UserInSchema,
   response: {
     201: UserOutSchema,
-    409: ErrorResponses[409],
-    413: ErrorResponses[413],
-    415: ErrorResponses[415],
-    422: ErrorResponses[422],
-    429: ErrorResponses[429],
-    500: ErrorResponses[500],
-    503: ErrorResponses[503],
+    ...errorResponses(409, 413, 415, 422, 429, 500, 503),
   },
 };
 
