@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { createSigner, createVerifier, type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
+import { type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
 import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "../errors.js";
+import { assertClaims, type ClaimRules } from "./claim-rules.js";
+import { decodeSegment, encodeSegment, hmacJwsKey, type JwsKey, splitCompact } from "./jws.js";
 import { assertStrongSecret, type HmacAlgorithm } from "./secret.js";
 import { createVerifiedTokenCache, deepFreeze } from "./verified-token-cache.js";
 
@@ -195,50 +197,69 @@ export interface TokenService {
 // `to_encode.update({"exp": expire})` overrides any `exp` in the data.
 const MANAGED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud"] as const;
 
+// Header parameters that name a key source; we only ever use our own keys, so a token that
+// carries one was not made by us (RFC 8725 section 3.10), and `crit` extensions we implement none of.
+const FOREIGN_KEY_HEADERS = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
+
+/** The header our tokens carry; `typ: "JWT"` as the original's python-jose wrote it. */
+const headerOf = (algorithm: HmacAlgorithm) => ({ alg: algorithm, typ: "JWT" });
+
 /**
  * Validates token options once and returns a signer/verifier pair bound to them.
  * @throws {WeakSecretError} `WEAK_SECRET` / {@link InvalidOptionsError} `INVALID_OPTIONS`.
  */
 export function createTokenService(options: TokenOptions): TokenService {
   const resolved = resolveTokenOptions(options);
-  const { key, sign, verify } = toFastJwtOptions(resolved);
-  // iat and exp are set here rather than by fast-jwt so that a per-call lifetime and `now` work
-  // without building a new signer.
-  const { expiresIn: _fixedLifetime, ...signerOptions } = sign;
-  const signer = createSigner({ ...signerOptions, key });
-  const verifier = createVerifier({ ...verify, key });
+  const key = hmacJwsKey(resolved.algorithm, resolved.secret);
+  const sign = key.sign as (signingInput: string) => string;
+  // The exact header text we sign with: a token that repeats it byte for byte needs no header parsing.
+  const ourHeader = encodeSegment(headerOf(resolved.algorithm));
+  const rules: ClaimRules = {
+    issuer: resolved.issuer,
+    audience: resolved.audience,
+    toleranceMs: resolved.clockToleranceSeconds * 1000,
+  };
   const cache = resolved.verifiedTokenCacheSize > 0 ? createVerifiedTokenCache(resolved.verifiedTokenCacheSize) : null;
-  const toleranceMs = resolved.clockToleranceSeconds * 1000;
+
+  /** The key for a header we did not write byte for byte (another library's token, e.g. the original's). */
+  function keyForHeader(segment: string): JwsKey {
+    const header = decodeSegment(segment);
+    if (header === undefined) throw new TokenInvalidError("malformed", "Token is invalid (malformed header)");
+    if (header.alg !== key.alg) {
+      throw new TokenInvalidError("algorithm", `Token is invalid (only ${key.alg} is accepted)`);
+    }
+    if (FOREIGN_KEY_HEADERS.some((name) => header[name] !== undefined) || header.kid !== undefined) {
+      throw new TokenInvalidError("signature", "Token is invalid (its header names a key that is not ours)");
+    }
+    return key;
+  }
 
   function verifyAccessTokenSync(token: string, callOptions: VerifyAccessTokenCallOptions = {}): AccessTokenClaims {
     if (typeof token !== "string" || token.length === 0) {
       throw new TokenInvalidError("malformed", "Token is invalid (malformed)");
     }
-    if (Buffer.byteLength(token, "utf8") > resolved.maxTokenBytes) {
+    if (token.length > resolved.maxTokenBytes || Buffer.byteLength(token, "utf8") > resolved.maxTokenBytes) {
       throw new TokenInvalidError("too_large", `Token is invalid (over ${resolved.maxTokenBytes} bytes)`);
     }
     // A verification "as of" another time neither reads nor fills the cache.
     const useCache = cache !== null && callOptions.now === undefined;
-    const now = Date.now();
+    const now = callOptions.now?.getTime() ?? Date.now();
     const cached = useCache ? cache.get(token, now) : undefined;
     if (cached !== undefined) return cached;
-    const verifyNow =
-      callOptions.now === undefined
-        ? verifier
-        : createVerifier({ ...verify, key, clockTimestamp: callOptions.now.getTime() });
-    let claims: AccessTokenClaims;
-    try {
-      claims = verifyNow(token);
-    } catch (error) {
-      throw toTokenError(error);
+    const segments = splitCompact(token);
+    if (segments === undefined) throw new TokenInvalidError("malformed", "Token is invalid (not three segments)");
+    const [header, payload, signature] = segments;
+    const verifier = header === ourHeader ? key : keyForHeader(header);
+    if (!verifier.verify(token.slice(0, header.length + 1 + payload.length), signature)) {
+      throw new TokenInvalidError("signature", "Token is invalid (signature)");
     }
-    if (typeof claims?.sub !== "string" || claims.sub.length === 0) {
-      throw new TokenInvalidError("claim_value", "Token is invalid (sub must be a non-empty string)");
-    }
+    const decoded = decodeSegment(payload, true);
+    if (decoded === undefined) throw new TokenInvalidError("malformed", "Token is invalid (malformed payload)");
+    const claims = assertClaims(decoded, rules, now);
     // Frozen whether cached or not, so callers see the same behaviour either way.
     deepFreeze(claims);
     // `exp` is required and checked above; the entry ends when verification would start failing.
-    if (useCache) cache.set(token, claims, claims.exp * 1000 + toleranceMs);
+    if (useCache) cache.set(token, claims, claims.exp * 1000 + rules.toleranceMs);
     return claims;
   }
 
@@ -256,10 +277,13 @@ export function createTokenService(options: TokenOptions): TokenService {
       for (const claim of MANAGED_CLAIMS) delete payload[claim];
       payload.iat = issuedAt;
       payload.exp = issuedAt + Math.ceil(lifetime);
+      if (resolved.issuer !== undefined) payload.iss = resolved.issuer;
+      if (resolved.audience !== undefined) payload.aud = resolved.audience;
       // RFC 7519 section 4.1.7: an identifier per token, so one token can be revoked by itself.
       if (typeof payload.jti !== "string" || payload.jti.length === 0)
         payload.jti = randomBytes(16).toString("base64url");
-      return signer(payload);
+      const signingInput = `${ourHeader}.${encodeSegment(payload)}`;
+      return `${signingInput}.${sign(signingInput)}`;
     },
 
     async verifyAccessToken(token, callOptions = {}) {
