@@ -18,6 +18,27 @@ export {
   WeakSecretError,
 } from "./errors.js";
 export {
+  createKeyEncryption,
+  type KeyEncryption,
+  parseKeyEncryptionKey,
+} from "./keys/key-encryption.js";
+export { type AsymmetricAlgorithm, generateSigningKey, type PublicJwk, publicJwkOf } from "./keys/key-material.js";
+export { type KeyState, type KeyStatus, keyStates } from "./keys/key-states.js";
+export {
+  createKeyring,
+  DEFAULT_JWKS_MAX_AGE_SECONDS,
+  DEFAULT_KEY_ALGORITHM,
+  DEFAULT_KEY_RELOAD_INTERVAL_SECONDS,
+  KEY_ALGORITHMS,
+  type KeyInfo,
+  type Keyring,
+  KeyringError,
+  type KeyringOptions,
+} from "./keys/keyring.js";
+export { createMemoryKeyStore } from "./keys/memory-store.js";
+export type { KeyAlgorithm, KeyStore, StoredKey } from "./keys/store.js";
+export { jwkThumbprint } from "./keys/thumbprint.js";
+export {
   BCRYPT_MAX_PASSWORD_BYTES,
   type BcryptHasherOptions,
   createBcryptHasher,
@@ -82,6 +103,7 @@ export type {
   SessionStore,
   StoredSession,
 } from "./sessions/store.js";
+export { JWS_ALGORITHMS, type JwsAlgorithm, type JwsKey } from "./tokens/jws.js";
 export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./tokens/secret.js";
 export {
   type AccessTokenClaims,
@@ -92,6 +114,8 @@ export {
   DEFAULT_MAX_TOKEN_BYTES,
   DEFAULT_TOKEN_TTL_SECONDS,
   DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
+  type KeySet,
+  type KeySource,
   type ResolvedTokenOptions,
   resolveTokenOptions,
   type TokenOptions,

@@ -19,6 +19,7 @@ export {
   DEFAULT_RETRY_AFTER_SECONDS,
   DEFAULT_SIGN_UP_RATE_LIMIT,
   DEFAULT_TOKEN_RATE_LIMIT,
+  type LatchkeyKeyOptions,
   type LatchkeyOptions,
   type LatchkeyRateLimitOptions,
   type LatchkeyRefreshTokenOptions,

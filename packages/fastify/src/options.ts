@@ -3,6 +3,7 @@ import {
   type AccessTokenChecks,
   assertStoreSupportsUniqueness,
   type HmacAlgorithm,
+  type Keyring,
   type PasswordHasher,
   type PasswordPolicy,
   resolvePasswordPolicy,
@@ -21,7 +22,7 @@ import { fail, hasMethods, isPositiveInteger, rethrowWithPrefix } from "./option
 import { resolveAdmission, resolveHasher } from "./options/hashing.js";
 import { type LatchkeyRateLimitOptions, type ResolvedRateLimits, resolveRateLimits } from "./options/rate-limits.js";
 import { type LatchkeyRefreshTokenOptions, resolveSessions } from "./options/sessions.js";
-import { resolveTokens } from "./options/tokens.js";
+import { type LatchkeyKeyOptions, resolveTokens } from "./options/tokens.js";
 import type {
   LatchkeyHook,
   LoginEvent,
@@ -47,6 +48,7 @@ export {
   type ResolvedRateLimits,
 } from "./options/rate-limits.js";
 export type { LatchkeyRefreshTokenOptions } from "./options/sessions.js";
+export type { LatchkeyKeyOptions } from "./options/tokens.js";
 
 /** Default size limit of a request body on Latchkey's routes: 16 KiB, far above any valid sign-up or login. */
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
@@ -76,6 +78,11 @@ export interface LatchkeyOptions {
    * presented again skips the signature check. 0 turns it off. Default 1000.
    */
   verifiedTokenCacheSize?: number | undefined;
+  /**
+   * A keyring for signing keys (asymmetric algorithms, `kid`, rotation, revocation, JWKS at
+   * `/.well-known/jwks.json`). Default: none, and `secret` signs every token, as the original.
+   */
+  keys?: LatchkeyKeyOptions | undefined;
   /** bcrypt cost (4..31) for new hashes; weaker stored hashes are upgraded on login. Default 12. Exclusive with `hasher`. */
   bcryptCost?: number | undefined;
   /** A custom {@link PasswordHasher} in place of bcrypt. Exclusive with `bcryptCost`. */
@@ -178,6 +185,8 @@ export interface LatchkeyOptions {
 export interface ResolvedLatchkeyOptions {
   readonly store: UserStore;
   readonly tokens: TokenService;
+  /** The signing keys, with the `keys` option. */
+  readonly keyring: Keyring | undefined;
   /** Sessions and refresh tokens, when on. */
   readonly sessions: SessionService | undefined;
   /** The session service whenever there is a session store, refresh tokens on or off. */
@@ -221,6 +230,7 @@ const OPTION_NAMES = new Set<string>([
   "clockToleranceSeconds",
   "maxTokenBytes",
   "verifiedTokenCacheSize",
+  "keys",
   "bcryptCost",
   "hasher",
   "usernamePolicy",
@@ -286,7 +296,7 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
     );
   }
 
-  const tokens = resolveTokens(options);
+  const { tokens, keyring } = resolveTokens(options, (message) => log?.warn(`latchkey keys: ${message}`));
   const hasher = resolveAdmission(options, resolveHasher(options));
   const rateLimits = resolveRateLimits(options.rateLimit, log);
   let usernamePolicy: Required<UsernamePolicy>;
@@ -332,6 +342,7 @@ export function resolveLatchkeyOptions(options: LatchkeyOptions, log?: FastifyBa
   return {
     store: options.store,
     tokens,
+    keyring,
     sessions: sessions.atLogin ? sessions.service : undefined,
     sessionService: sessions.service,
     access: access.control,

@@ -14,6 +14,7 @@ import { registerMeRoute } from "./routes/me.js";
 import { registerSessionRoutes } from "./routes/sessions.js";
 import { registerTokenRoute } from "./routes/token.js";
 import { registerUserRoutes } from "./routes/users.js";
+import { registerWellKnownRoutes } from "./routes/well-known.js";
 import type { LatchkeyDecorator } from "./types.js";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -57,6 +58,10 @@ async function registerRoutes(app: FastifyInstance, resolved: ResolvedLatchkeyOp
     },
     { prefix: resolved.prefix },
   );
+  await app.register(async (scope) => {
+    scope.setErrorHandler((error, request, reply) => sendError(request, reply, error, resolved));
+    await registerWellKnownRoutes(scope, resolved);
+  });
 }
 
 /**
@@ -75,6 +80,12 @@ const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
   const resolved = resolveLatchkeyOptions(options, app.log);
   await prepareUsernameKeys(resolved);
   await registerJwt(app, resolved);
+  // The keys are read (the first one made in an empty keyring) before any token is signed or checked.
+  const { keyring } = resolved;
+  if (keyring !== undefined) {
+    await keyring.start();
+    app.addHook("onClose", async () => keyring.close());
+  }
   // The revocation feed is read once before any request, then kept fresh until the app closes.
   const { access } = resolved;
   if (access !== undefined) {
@@ -89,6 +100,7 @@ const plugin: FastifyPluginAsync<LatchkeyOptions> = async (app, options) => {
     usernamePolicy: resolved.usernamePolicy,
     sessions: resolved.sessions,
     access: resolved.access,
+    keyring: resolved.keyring,
   });
   app.decorate("latchkey", decorator);
   app.decorate("authenticate", createAuthenticate(resolved, resolved.requireExistingUser));

@@ -2,6 +2,7 @@ import type {
   AccessControl,
   AccessTokenClaims,
   AccessTokenData,
+  Keyring,
   LogoutScope,
   PasswordHasher,
   RefreshFailure,
@@ -152,6 +153,8 @@ export interface LatchkeyDecorator {
   readonly sessions: SessionService | undefined;
   /** Logout, revocation and the access-token checks (with a session store). */
   readonly access: AccessControl | undefined;
+  /** The signing keys (with the `keys` option): list, rotate, revoke, JWKS. */
+  readonly keyring: Keyring | undefined;
 }
 
 declare module "fastify" {

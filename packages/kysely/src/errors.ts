@@ -16,7 +16,10 @@ export type StoreOperation =
   | "revokeAccessToken"
   | "readRevocations"
   | "isAccessRevoked"
-  | "deleteEndedSessions";
+  | "deleteEndedSessions"
+  | "listKeys"
+  | "insertKey"
+  | "revokeKey";
 
 const UNIQUE_VIOLATION = "23505";
 
@@ -43,6 +46,11 @@ const MESSAGE_REASONS: [RegExp, string][] = [
   [/^driver has already been destroyed$/, "the database handle has been closed"],
   [/^PGlite is clos(ed|ing)$/, "the embedded database is closed"],
 ];
+
+/** Whether the driver refused a row for a unique constraint (any). */
+export function isUniqueViolation(error: unknown): boolean {
+  return sqlStateOf(error) === UNIQUE_VIOLATION;
+}
 
 function sqlStateOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

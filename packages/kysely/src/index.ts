@@ -1,4 +1,5 @@
 export { MigrationFailedError } from "./errors.js";
+export { createKyselyKeyStore, type KyselyKeyStoreOptions } from "./key-store.js";
 export { type MigrateOptions, migrateToLatest } from "./migrate.js";
 export { createPgliteDatabase, type PgliteDatabaseOptions } from "./pglite.js";
 export { PGliteDialect, type PGliteDialectConfig, type PGliteLike } from "./pglite-dialect.js";

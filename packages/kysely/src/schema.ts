@@ -114,6 +114,24 @@ export function revocationsChannel(tableName: string): string {
   return `latchkey_${tableName}_revocations`;
 }
 
+/** `latchkey_<table>_signing_keys`; see the `0005_signing_keys` migration. */
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  generation: number;
+  created_at: Date;
+  activates_at: Date;
+  revoked_at: Date | null;
+  /** JSON text of the public JWK; null for the HMAC key. */
+  public_jwk: string | null;
+  sealed_private_key: string | null;
+}
+
+/** The signing keys table of one users table, and the `NOTIFY` channel its changes are announced on. */
+export function signingKeysTableName(tableName: string): string {
+  return `latchkey_${tableName}_signing_keys`;
+}
+
 /** The settings table of one users table. */
 export function settingsTableName(tableName: string): string {
   return `latchkey_${tableName}_settings`;

@@ -9,7 +9,7 @@ import { columnsOf, tableExists, usernameUniqueIndexes } from "./support/catalog
 
 const HASH = "$2b$04$ykOe2isXSerd0ctNDkndoekUd7qxmq80Z.ykAaKZFzkfUyQb6tvci";
 /** Every migration Latchkey ships, in order. */
-const ALL_MIGRATIONS = ["0001_users", "0002_username_keys", "0003_sessions", "0004_revocations"];
+const ALL_MIGRATIONS = ["0001_users", "0002_username_keys", "0003_sessions", "0004_revocations", "0005_signing_keys"];
 
 async function migrationFailure(promise: Promise<unknown>): Promise<MigrationFailedError> {
   try {

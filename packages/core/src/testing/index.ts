@@ -1,4 +1,5 @@
 export { type FaultProxy, startFaultProxy } from "./fault-proxy.js";
+export { describeKeyStoreContract, type KeyStoreFixture } from "./key-store-contract.js";
 export {
   describeSessionStoreContract,
   type SessionStoreContractOptions,

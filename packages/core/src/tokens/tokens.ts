@@ -35,6 +35,27 @@ export interface TokenOptions {
    * Default {@link DEFAULT_VERIFIED_TOKEN_CACHE_SIZE}.
    */
   verifiedTokenCacheSize?: number;
+  /**
+   * Where signing and verification keys come from when they change over time (a keyring with
+   * rotation, `createKeyring`). Without it, `secret` signs and verifies, kid-less, as the original.
+   */
+  keys?: KeySource | undefined;
+}
+
+/** The keys in use at one moment: one signs; those that verify are found by header or by `kid`. */
+export interface KeySet {
+  readonly signer: { readonly kid: string | undefined; readonly header: string; readonly key: JwsKey };
+  /** The key for a header segment that is exactly one we write (no parsing needed). */
+  keyForOwnHeader(segment: string): JwsKey | undefined;
+  /** The verifying key with this `kid`, if it is one in use (not retired, not revoked). */
+  keyForKid(kid: string): JwsKey | undefined;
+  /** The key for tokens without `kid` (the HMAC `SECRET_KEY`, as the original signed), if it still verifies. */
+  readonly unkeyed: JwsKey | undefined;
+}
+
+/** Gives the key set of the moment; called per token, so it must answer from memory. */
+export interface KeySource {
+  current(): KeySet;
 }
 
 /** What goes into a token: at least `sub`, the username. */
@@ -201,8 +222,18 @@ const MANAGED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud"] as const;
 // carries one was not made by us (RFC 8725 section 3.10), and `crit` extensions we implement none of.
 const FOREIGN_KEY_HEADERS = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
 
-/** The header our tokens carry; `typ: "JWT"` as the original's python-jose wrote it. */
-const headerOf = (algorithm: HmacAlgorithm) => ({ alg: algorithm, typ: "JWT" });
+/** The one HMAC key of `secret`, kid-less, with the header the original's python-jose wrote. */
+function secretKeySource(resolved: ResolvedTokenOptions): KeySource {
+  const key = hmacJwsKey(resolved.algorithm, resolved.secret);
+  const header = encodeSegment({ alg: resolved.algorithm, typ: "JWT" });
+  const set: KeySet = {
+    signer: { kid: undefined, header, key },
+    keyForOwnHeader: (segment) => (segment === header ? key : undefined),
+    keyForKid: () => undefined,
+    unkeyed: key,
+  };
+  return { current: () => set };
+}
 
 /**
  * Validates token options once and returns a signer/verifier pair bound to them.
@@ -210,10 +241,7 @@ const headerOf = (algorithm: HmacAlgorithm) => ({ alg: algorithm, typ: "JWT" });
  */
 export function createTokenService(options: TokenOptions): TokenService {
   const resolved = resolveTokenOptions(options);
-  const key = hmacJwsKey(resolved.algorithm, resolved.secret);
-  const sign = key.sign as (signingInput: string) => string;
-  // The exact header text we sign with: a token that repeats it byte for byte needs no header parsing.
-  const ourHeader = encodeSegment(headerOf(resolved.algorithm));
+  const keys = options.keys ?? secretKeySource(resolved);
   const rules: ClaimRules = {
     issuer: resolved.issuer,
     audience: resolved.audience,
@@ -221,15 +249,24 @@ export function createTokenService(options: TokenOptions): TokenService {
   };
   const cache = resolved.verifiedTokenCacheSize > 0 ? createVerifiedTokenCache(resolved.verifiedTokenCacheSize) : null;
 
-  /** The key for a header we did not write byte for byte (another library's token, e.g. the original's). */
-  function keyForHeader(segment: string): JwsKey {
+  /**
+   * The key for a header we did not write byte for byte (another library's token, e.g. the
+   * original's): found by `kid` (or the kid-less key), and only if the header's `alg` is that key's
+   * own, so no header can choose how a key is used.
+   */
+  function keyForHeader(set: KeySet, segment: string): JwsKey {
     const header = decodeSegment(segment);
     if (header === undefined) throw new TokenInvalidError("malformed", "Token is invalid (malformed header)");
-    if (header.alg !== key.alg) {
-      throw new TokenInvalidError("algorithm", `Token is invalid (only ${key.alg} is accepted)`);
+    if (FOREIGN_KEY_HEADERS.some((name) => header[name] !== undefined)) {
+      throw new TokenInvalidError("signature", "Token is invalid (its header names a key source we never use)");
     }
-    if (FOREIGN_KEY_HEADERS.some((name) => header[name] !== undefined) || header.kid !== undefined) {
-      throw new TokenInvalidError("signature", "Token is invalid (its header names a key that is not ours)");
+    const key =
+      header.kid === undefined ? set.unkeyed : typeof header.kid === "string" ? set.keyForKid(header.kid) : undefined;
+    if (key === undefined) {
+      throw new TokenInvalidError("signature", "Token is invalid (no key in use has its kid)");
+    }
+    if (header.alg !== key.alg) {
+      throw new TokenInvalidError("algorithm", `Token is invalid (its key signs ${key.alg} only)`);
     }
     return key;
   }
@@ -244,12 +281,14 @@ export function createTokenService(options: TokenOptions): TokenService {
     // A verification "as of" another time neither reads nor fills the cache.
     const useCache = cache !== null && callOptions.now === undefined;
     const now = callOptions.now?.getTime() ?? Date.now();
-    const cached = useCache ? cache.get(token, now) : undefined;
+    const set = keys.current();
+    // Entries are tagged with the key set that verified them: after a revocation they verify again.
+    const cached = useCache ? cache.get(token, now, set) : undefined;
     if (cached !== undefined) return cached;
     const segments = splitCompact(token);
     if (segments === undefined) throw new TokenInvalidError("malformed", "Token is invalid (not three segments)");
     const [header, payload, signature] = segments;
-    const verifier = header === ourHeader ? key : keyForHeader(header);
+    const verifier = set.keyForOwnHeader(header) ?? keyForHeader(set, header);
     if (!verifier.verify(token.slice(0, header.length + 1 + payload.length), signature)) {
       throw new TokenInvalidError("signature", "Token is invalid (signature)");
     }
@@ -259,7 +298,7 @@ export function createTokenService(options: TokenOptions): TokenService {
     // Frozen whether cached or not, so callers see the same behaviour either way.
     deepFreeze(claims);
     // `exp` is required and checked above; the entry ends when verification would start failing.
-    if (useCache) cache.set(token, claims, claims.exp * 1000 + rules.toleranceMs);
+    if (useCache) cache.set(token, claims, claims.exp * 1000 + rules.toleranceMs, set);
     return claims;
   }
 
@@ -282,8 +321,9 @@ export function createTokenService(options: TokenOptions): TokenService {
       // RFC 7519 section 4.1.7: an identifier per token, so one token can be revoked by itself.
       if (typeof payload.jti !== "string" || payload.jti.length === 0)
         payload.jti = randomBytes(16).toString("base64url");
-      const signingInput = `${ourHeader}.${encodeSegment(payload)}`;
-      return `${signingInput}.${sign(signingInput)}`;
+      const { signer } = keys.current();
+      const signingInput = `${signer.header}.${encodeSegment(payload)}`;
+      return `${signingInput}.${(signer.key.sign as (input: string) => string)(signingInput)}`;
     },
 
     async verifyAccessToken(token, callOptions = {}) {

@@ -13,29 +13,32 @@ import type { AccessTokenClaims } from "./tokens.js";
  * used often still gets in within a few uses.
  */
 export interface VerifiedTokenCache {
-  /** The claims of `token` if it was verified before and `now` (ms) is not past its expiry. */
-  get(token: string, now: number): AccessTokenClaims | undefined;
+  /**
+   * The claims of `token` if it was verified before, `now` (ms) is not past its expiry, and it was
+   * verified under the same `keys` (any value compared by identity; a changed key set re-verifies).
+   */
+  get(token: string, now: number, keys?: unknown): AccessTokenClaims | undefined;
   /** Remembers verified `claims` of `token` until `expiresAt` (ms since the epoch). */
-  set(token: string, claims: AccessTokenClaims, expiresAt: number): void;
+  set(token: string, claims: AccessTokenClaims, expiresAt: number, keys?: unknown): void;
   readonly size: number;
 }
 
 export const ADMIT_ONE_IN = 8;
 
 export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache {
-  const entries = new Map<string, { claims: AccessTokenClaims; expiresAt: number }>();
+  const entries = new Map<string, { claims: AccessTokenClaims; expiresAt: number; keys: unknown }>();
   let refusedSinceLastAdmission = 0;
   return {
-    get(token, now) {
+    get(token, now, keys) {
       const entry = entries.get(token);
       if (entry === undefined) return undefined;
       entries.delete(token);
-      if (now > entry.expiresAt) return undefined;
+      if (now > entry.expiresAt || entry.keys !== keys) return undefined;
       // Re-inserting moves the entry to the end of the Map's order: most recently used.
       entries.set(token, entry);
       return entry.claims;
     },
-    set(token, claims, expiresAt) {
+    set(token, claims, expiresAt, keys) {
       const known = entries.delete(token);
       if (!known && entries.size >= maxEntries) {
         refusedSinceLastAdmission += 1;
@@ -44,7 +47,7 @@ export function createVerifiedTokenCache(maxEntries: number): VerifiedTokenCache
         const oldest = entries.keys().next();
         if (!oldest.done) entries.delete(oldest.value);
       }
-      entries.set(token, { claims, expiresAt });
+      entries.set(token, { claims, expiresAt, keys });
     },
     get size() {
       return entries.size;
