@@ -1,4 +1,4 @@
-import { createMemorySessionStore, createMemoryUserStore } from "@latchkey/core";
+import { createMemoryKeyStore, createMemorySessionStore, createMemoryUserStore } from "@latchkey/core";
 import type { FastifyInstance } from "fastify";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
@@ -13,6 +13,8 @@ const memoryDatabase = (store = createMemoryUserStore()): Database => ({
   location: "memory",
   store,
   sessionStore: createMemorySessionStore({ users: store }),
+  keyStore: createMemoryKeyStore(),
+  hadUsers: false,
   usernameUniqueness: "exact",
   usernameUniquenessReason: "test",
   ping: async () => {},
@@ -26,7 +28,7 @@ afterEach(async () => {
 });
 
 async function appWith(env: Record<string, string> = {}): Promise<FastifyInstance> {
-  const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "silent", ...env });
+  const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "silent", KEY_ENCRYPTION_KEY: "ab".repeat(32), ...env });
   app = await buildApp({ config, database: memoryDatabase(), secretKey: "k".repeat(32), logger: false });
   return app;
 }
@@ -112,7 +114,7 @@ describe("TRUST_PROXY and per-address limits", () => {
   it("warns once when a peer that is not a trusted proxy sends X-Forwarded-For", async () => {
     const lines: string[] = [];
     const stream = { write: (line: string) => void lines.push(line) };
-    const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "warn" });
+    const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "warn", KEY_ENCRYPTION_KEY: "ab".repeat(32) });
     app = await buildApp({
       config,
       database: memoryDatabase(),
@@ -150,7 +152,7 @@ describe("REDIS_URL", () => {
   it("shares per-address counts between two servers on one Redis", async () => {
     const env = { RATE_LIMIT_TOKEN_PER_MINUTE: "2", REDIS_URL: "redis://127.0.0.1:6379/0" };
     const first = await appWith(env);
-    const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "silent", ...env });
+    const config = loadConfig({ BCRYPT_COST: "4", LOG_LEVEL: "silent", KEY_ENCRYPTION_KEY: "ab".repeat(32), ...env });
     const second = await buildApp({ config, database: memoryDatabase(), secretKey: "k".repeat(32), logger: false });
     try {
       // Let both clients connect; until then each would count in memory (the outage policy).

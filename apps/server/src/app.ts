@@ -8,6 +8,7 @@ import proxyAddr from "proxy-addr";
 import type { ServerConfig } from "./config.js";
 import { limitConnections, TIMEOUT_CHECK_INTERVAL_MS } from "./connections.js";
 import type { Database } from "./database.js";
+import { resolveKeyOptions } from "./keys.js";
 
 /** What {@link buildApp} needs; `main.ts` gathers it from the environment. */
 export interface AppOptions {
@@ -140,9 +141,18 @@ export async function buildApp({ config, database, secretKey, logger }: AppOptio
     transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;?/, ""),
   });
 
+  const { generatedKekFile, ...keys } = await resolveKeyOptions(config, database);
+  if (generatedKekFile !== undefined) {
+    app.log.warn(
+      `KEY_ENCRYPTION_KEY is not set: private signing keys are sealed with a generated key in ${generatedKekFile} ` +
+        "(mode 0600). Set KEY_ENCRYPTION_KEY (openssl rand -hex 32), the same on every instance; NODE_ENV=production requires it.",
+    );
+  }
   await app.register(latchkey, {
     store: database.store,
     secret: secretKey,
+    keys,
+    ...(config.keys.issuer !== undefined && { issuer: config.keys.issuer }),
     expiresInSeconds: config.accessTokenExpireMinutes * 60,
     bcryptCost: config.bcryptCost,
     openApiSecurityScheme: "OAuth2PasswordBearer",

@@ -44,6 +44,13 @@ describe("loadConfig", () => {
       refreshTokens: { reuseWindowSeconds: 10, idleTimeoutSeconds: 604_800, absoluteTimeoutSeconds: 2_592_000 },
       accessTokenChecks: "session",
       listenDatabaseUrl: undefined,
+      keys: {
+        algorithm: undefined,
+        issuer: undefined,
+        jwksMaxAgeSeconds: 300,
+        keyEncryptionKey: undefined,
+        rotationDays: undefined,
+      },
     });
   });
 
@@ -200,5 +207,36 @@ describe("loadConfig", () => {
   it("never echoes a secret key it refuses", () => {
     const [problem] = problemsOf({ SECRET_KEY: "my-secret-but-too-short" });
     expect(problem).not.toContain("my-secret-but-too-short");
+  });
+});
+
+describe("signing key settings", () => {
+  it("reads TOKEN_ALGORITHM case-insensitively, a hex or base64 KEY_ENCRYPTION_KEY, KEY_ROTATION_DAYS and ISSUER", () => {
+    const kek = "ab".repeat(32);
+    const { keys } = loadConfig({
+      TOKEN_ALGORITHM: "es256",
+      KEY_ENCRYPTION_KEY: kek,
+      KEY_ROTATION_DAYS: "30",
+      ISSUER: "https://auth.example.com",
+    });
+    expect(keys).toEqual({
+      algorithm: "ES256",
+      keyEncryptionKey: Buffer.from(kek, "hex"),
+      rotationDays: 30,
+      jwksMaxAgeSeconds: 300,
+      issuer: "https://auth.example.com",
+    });
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString("base64") }).keys.keyEncryptionKey).toEqual(
+      Buffer.alloc(32, 5),
+    );
+  });
+
+  it.each([
+    [{ TOKEN_ALGORITHM: "none" }, /TOKEN_ALGORITHM must be one of RS256, ES256, EdDSA, HS256/],
+    [{ KEY_ENCRYPTION_KEY: "short" }, /KEY_ENCRYPTION_KEY: The key-encryption key must be 32 bytes/],
+    [{ ISSUER: "auth.example.com" }, /ISSUER must be an http\(s\) URL/],
+    [{ KEY_ROTATION_DAYS: "-1" }, /KEY_ROTATION_DAYS/],
+  ])("refuses %o", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(message);
   });
 });

@@ -4,7 +4,10 @@ import {
   ACCESS_TOKEN_CHECKS,
   type AccessTokenChecks,
   assertStrongSecret,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
   LatchkeyError,
+  parseKeyEncryptionKey,
   USERNAME_UNIQUENESS_POLICIES,
   type UsernameUniqueness,
 } from "@latchkey/core";
@@ -63,6 +66,25 @@ export interface ServerConfig {
   listenDatabaseUrl: string | undefined;
   /** Status of a wrong password on `POST /token` (`TOKEN_INVALID_GRANT_STATUS`): 401 (the original's) or 400 (RFC 6749). */
   invalidGrantStatus: 400 | 401;
+  /** Signing keys: `TOKEN_ALGORITHM`, `KEY_ENCRYPTION_KEY`, `KEY_ROTATION_DAYS`, `JWKS_MAX_AGE_SECONDS`, `ISSUER`. */
+  keys: KeySettings;
+}
+
+/** How tokens are signed; see the README's "Signing keys". */
+export interface KeySettings {
+  /**
+   * `TOKEN_ALGORITHM`. Absent: `RS256` for a new database, `HS256` (SECRET_KEY, as before) for one
+   * that already has users, so a taken-over install changes nothing until someone rotates.
+   */
+  algorithm: KeyAlgorithm | undefined;
+  /** `KEY_ENCRYPTION_KEY` (32 bytes, hex or base64): seals private keys. Absent: generated into DATA_DIR (not in production). */
+  keyEncryptionKey: Buffer | undefined;
+  /** `KEY_ROTATION_DAYS`: rotate this often; absent or 0: only on demand (`latchkey keys rotate`). */
+  rotationDays: number | undefined;
+  /** `JWKS_MAX_AGE_SECONDS` (default 300): how long verifiers may cache the JWKS. */
+  jwksMaxAgeSeconds: number;
+  /** `ISSUER`: the public URL of this service, put in tokens as `iss` and required back; verifiers pin it. */
+  issuer: string | undefined;
 }
 
 /** Refresh-token timing, in seconds. */
@@ -302,6 +324,39 @@ function secretKey(env: Env, production: boolean, problems: string[]): string | 
   return raw;
 }
 
+function keySettings(env: Env, problems: string[]): KeySettings {
+  const rawAlgorithm = env.TOKEN_ALGORITHM?.trim();
+  let algorithm: KeyAlgorithm | undefined;
+  if (rawAlgorithm) {
+    const match = KEY_ALGORITHMS.find((alg) => alg.toLowerCase() === rawAlgorithm.toLowerCase());
+    if (match === undefined) {
+      problems.push(`TOKEN_ALGORITHM must be one of ${KEY_ALGORITHMS.join(", ")}, got "${rawAlgorithm}"`);
+    }
+    algorithm = match;
+  }
+  let keyEncryptionKey: Buffer | undefined;
+  const rawKek = env.KEY_ENCRYPTION_KEY;
+  if (rawKek !== undefined && rawKek !== "") {
+    try {
+      keyEncryptionKey = parseKeyEncryptionKey(rawKek);
+    } catch (error) {
+      problems.push(`KEY_ENCRYPTION_KEY: ${error instanceof LatchkeyError ? error.message : "is not usable"}`);
+    }
+  }
+  const rotationDays = integer(env, "KEY_ROTATION_DAYS", 0, 0, 3650, problems);
+  const issuer = env.ISSUER?.trim() || undefined;
+  if (issuer !== undefined && !/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(issuer)) {
+    problems.push(`ISSUER must be an http(s) URL without query or fragment (RFC 8414), got "${issuer}"`);
+  }
+  return {
+    algorithm,
+    keyEncryptionKey,
+    rotationDays: rotationDays === 0 ? undefined : rotationDays,
+    jwksMaxAgeSeconds: integer(env, "JWKS_MAX_AGE_SECONDS", 300, 0, 86_400, problems),
+    issuer,
+  };
+}
+
 /**
  * Reads and checks the configuration. Every problem is collected, so one start shows them all.
  * @throws {ConfigError} listing one message per bad variable.
@@ -340,6 +395,7 @@ export function loadConfig(env: Env): ServerConfig {
     connections: connections(env, problems),
     usernameUniqueness: usernameUniqueness(env, problems),
     refreshTokens: refreshTokens(env, problems),
+    keys: keySettings(env, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open, readdir, stat } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 
 /** Thrown when DATA_DIR or a file in it is unsafe to use; the message says how to fix it. */
@@ -94,5 +94,47 @@ export async function readPrivateFile(file: string): Promise<string> {
     return await handle.readFile("utf8");
   } finally {
     await handle.close();
+  }
+}
+
+/** Name of the file in DATA_DIR that says which process has the embedded database open. */
+export const LOCK_FILE = "pglite.pid";
+
+/**
+ * Takes DATA_DIR's embedded database for this process: creates `pglite.pid` with this pid, or
+ * refuses when a live process holds it (a stale file of a process that died is taken over).
+ * Resolves to the function that releases it.
+ *
+ * @throws {Error} naming the process that holds it.
+ */
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: "wx", mode: 0o600 });
+      return async () => {
+        await rm(file, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new Error(
+        `The embedded database in ${dataDir} is open in another process (pid ${holder}); stop it first, ` +
+          "or use PostgreSQL (DATABASE_URL), which any number of processes can share",
+      );
+    }
+    await rm(file, { force: true });
+  }
+  throw new Error(`Could not take ${file}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,6 +1,7 @@
 import { join } from "node:path";
-import type { SessionStore, UsernameUniqueness, UserStore } from "@latchkey/core";
+import type { KeyStore, SessionStore, UsernameUniqueness, UserStore } from "@latchkey/core";
 import {
+  createKyselyKeyStore,
   createKyselySessionStore,
   createKyselyUserStore,
   createPgliteDatabase,
@@ -11,7 +12,7 @@ import {
 } from "@latchkey/kysely";
 import { type Kysely, sql } from "kysely";
 import type { ServerConfig } from "./config.js";
-import { prepareDataDir, tightenDataDir } from "./data-dir.js";
+import { lockDataDir, prepareDataDir, tightenDataDir } from "./data-dir.js";
 
 /** The database the server runs on, opened and migrated. */
 export interface Database {
@@ -21,6 +22,10 @@ export interface Database {
   store: UserStore;
   /** Sessions (logins and their refresh tokens), in `latchkey_users_sessions`. */
   sessionStore: SessionStore;
+  /** The keyring, in `latchkey_users_signing_keys`. */
+  keyStore: KeyStore;
+  /** Whether the users table had users when this process opened it (a taken-over or older install). */
+  hadUsers: boolean;
   /** The username uniqueness policy to serve with, and why it was chosen (for the start-up log). */
   usernameUniqueness: UsernameUniqueness;
   usernameUniquenessReason: string;
@@ -45,14 +50,14 @@ async function chooseUniqueness(
   // biome-ignore lint/suspicious/noExplicitAny: the store owns the table types.
   db: Kysely<any>,
   configured: UsernameUniqueness | undefined,
-): Promise<{ uniqueness: UsernameUniqueness; reason: string }> {
-  if (configured !== undefined) return { uniqueness: configured, reason: "USERNAME_UNIQUENESS" };
+): Promise<{ uniqueness: UsernameUniqueness; reason: string; empty: boolean }> {
   const { scheme, empty } = await inspectUsernameKeys(db);
+  if (configured !== undefined) return { uniqueness: configured, reason: "USERNAME_UNIQUENESS", empty };
   const recorded = scheme?.split(":")[0] as UsernameUniqueness | undefined;
-  if (recorded) return { uniqueness: recorded, reason: "the policy this database was set up with" };
+  if (recorded) return { uniqueness: recorded, reason: "the policy this database was set up with", empty };
   return empty
-    ? { uniqueness: "confusable", reason: "a new database" }
-    : { uniqueness: "exact", reason: "existing users with no recorded policy (the original app's rule)" };
+    ? { uniqueness: "confusable", reason: "a new database", empty }
+    : { uniqueness: "exact", reason: "existing users with no recorded policy (the original app's rule)", empty };
 }
 
 /**
@@ -64,6 +69,8 @@ export async function openDatabase(config: ServerConfig): Promise<Database> {
   const kind = config.databaseUrl ? "postgres" : "pglite";
   // PGlite creates its own folder but not the parents; with SECRET_KEY set nothing else has made DATA_DIR.
   if (!config.databaseUrl) await prepareDataDir(config.dataDir);
+  // PGlite has no lock of its own: a second process on the same files would see and write another copy.
+  const releaseLock = config.databaseUrl ? async () => {} : await lockDataDir(config.dataDir);
   // biome-ignore lint/suspicious/noExplicitAny: the store owns the table types; the server only pings.
   const db: Kysely<any> = config.databaseUrl
     ? createPostgresDatabase(config.databaseUrl)
@@ -75,9 +82,14 @@ export async function openDatabase(config: ServerConfig): Promise<Database> {
     if (!config.databaseUrl) await tightenDataDir(join(config.dataDir, "pglite"));
   } catch (error) {
     await db.destroy();
+    await releaseLock();
     throw error;
   }
+  const listener =
+    config.listenDatabaseUrl === undefined ? undefined : createPostgresRevocationListener(config.listenDatabaseUrl);
   return {
+    keyStore: createKyselyKeyStore(db, listener === undefined ? {} : { listener }),
+    hadUsers: !chosen.empty,
     usernameUniqueness: chosen.uniqueness,
     usernameUniquenessReason: chosen.reason,
     kind,
@@ -85,13 +97,14 @@ export async function openDatabase(config: ServerConfig): Promise<Database> {
     store: createKyselyUserStore(db),
     sessionStore: createKyselySessionStore(db, {
       // PGlite: one process holds the data, so this process's own cache is all there is.
-      ...(config.listenDatabaseUrl !== undefined && {
-        listener: createPostgresRevocationListener(config.listenDatabaseUrl),
-      }),
+      ...(listener !== undefined && { listener }),
     }),
     async ping() {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    async close() {
+      await db.destroy();
+      await releaseLock();
+    },
   };
 }

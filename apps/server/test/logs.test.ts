@@ -48,7 +48,13 @@ describe.each(levels)("logs at LOG_LEVEL=%s", (level) => {
         done();
       },
     });
-    const config = loadConfig({ LOG_LEVEL: level, BCRYPT_COST: "4", SECRET_KEY, RATE_LIMIT_LOGIN_FAILURES: "0" });
+    const config = loadConfig({
+      LOG_LEVEL: level,
+      BCRYPT_COST: "4",
+      SECRET_KEY,
+      RATE_LIMIT_LOGIN_FAILURES: "0",
+      DATA_DIR: join(root, "data"),
+    });
     const app: FastifyInstance = await buildApp({
       config,
       database,

@@ -31,7 +31,10 @@ export interface KeyringOptions {
   /** The longest access-token lifetime, in seconds: how long a superseded key keeps verifying. */
   tokenLifetimeSeconds: number;
   clockToleranceSeconds?: number | undefined;
-  /** Default {@link DEFAULT_JWKS_MAX_AGE_SECONDS}. A new key is published this long plus a minute before it signs. */
+  /**
+   * Default {@link DEFAULT_JWKS_MAX_AGE_SECONDS}. A new key is published this long plus a margin
+   * (a minute, or this long again when shorter) before it signs.
+   */
   jwksMaxAgeSeconds?: number | undefined;
   /** Add a key (and retire the active one) this often; off by default. */
   rotateEverySeconds?: number | undefined;
@@ -97,7 +100,9 @@ export function createKeyring(options: KeyringOptions): Keyring {
     );
   }
   const jwksMaxAgeSeconds = options.jwksMaxAgeSeconds ?? DEFAULT_JWKS_MAX_AGE_SECONDS;
-  const publishLeadMs = (jwksMaxAgeSeconds + 60) * 1000;
+  // Published for one JWKS cache lifetime plus a margin (a minute, or one more lifetime when that is
+  // shorter) before it signs: every verifier that cached the JWKS has fetched it again by then.
+  const publishLeadMs = (jwksMaxAgeSeconds + Math.min(60, jwksMaxAgeSeconds)) * 1000;
   const retainMs = (options.tokenLifetimeSeconds + (options.clockToleranceSeconds ?? 0) + 60) * 1000;
   const hmacKey = hmacJwsKey(hmacAlgorithm, options.secret);
   const hmacKid = jwkThumbprint({
@@ -284,6 +289,8 @@ export function createKeyring(options: KeyringOptions): Keyring {
   async function rotate(rotateOptions: { algorithm?: AsymmetricAlgorithm } = {}): Promise<KeyInfo> {
     const alg = rotateOptions.algorithm ?? algorithm;
     if (isHmacAlgorithm(alg)) throw new KeyringError(`Rotation adds asymmetric keys; got ${alg}`);
+    await reload();
+    await ensureFirstKey();
     const key = await add((generation) => newAsymmetricKey(alg, generation, now() + publishLeadMs));
     return info(key);
   }
