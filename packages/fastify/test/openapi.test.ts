@@ -127,6 +127,22 @@ describe("OpenAPI from the route schemas", () => {
     await host.close();
   });
 
+  it("documents the JWKS and the RFC 8414 metadata, at the root whatever the prefix", async () => {
+    const { app: host } = await buildApp({
+      store: createMemoryUserStore(),
+      prefix: "/auth",
+      before: (h) => h.register(fastifySwagger, { openapi: { info: { title: "t", version: "1" } } }),
+    });
+    const spec = (host.swagger() as unknown as { paths: typeof paths }).paths;
+    expect(statuses(spec["/.well-known/jwks.json"]?.get)).toEqual(["200", "304"]);
+    expect(statuses(spec["/.well-known/oauth-authorization-server"]?.get)).toEqual(["200"]);
+    const jwk = JSON.stringify(
+      spec["/.well-known/jwks.json"]?.get?.responses["200"]?.content?.["application/json"]?.schema,
+    );
+    expect(jwk).toContain("kid");
+    await host.close();
+  });
+
   it("lists no security requirement unless the host names its scheme", () => {
     expect((paths["/users/me"]?.get as { security?: unknown })?.security).toBeUndefined();
   });

@@ -338,20 +338,16 @@ export function createKeyring(options: KeyringOptions): Keyring {
       await reload();
       const target = loaded.find((k) => k.stored.kid === kid);
       if (target === undefined) throw new KeyringError(`No key has the kid ${kid}`);
-      const before = info(target.stored);
-      let replacement: KeyInfo | null = null;
-      if (before.state === "active") {
+      let replacement: StoredKey | null = null;
+      if (info(target.stored).state === "active") {
         // Sign with a new key at once: verifiers that cached the JWKS fetch it on its first unknown kid.
-        const alg = isHmacAlgorithm(algorithm) ? DEFAULT_KEY_ALGORITHM : algorithm;
-        replacement = info(await add((generation) => newAsymmetricKey(alg, generation, now())));
+        replacement = await add((generation) => newAsymmetricKey(algorithm, generation, now()));
       }
       await options.store.revokeKey(kid, new Date(now()));
       await reload();
-      const revoked = loaded.find((k) => k.stored.kid === kid) as LoadedKey;
-      return {
-        revoked: info(revoked.stored),
-        replacement: replacement && info(loaded.find((k) => k.stored.kid === replacement?.kid)?.stored as StoredKey),
-      };
+      // Described after the revocation, so both show their states as of now.
+      const described = (key: StoredKey) => info(loaded.find((k) => k.stored.kid === key.kid)?.stored ?? key);
+      return { revoked: described(target.stored), replacement: replacement && described(replacement) };
     },
     reload,
     async close() {
