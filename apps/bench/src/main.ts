@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "@latchkey/server";
 import { pgliteDatabase, postgresDatabase, type TestDatabase } from "@latchkey/server/testing";
 import pg from "pg";
-import { type DatabaseRun, type RunContext, runDatabase, runSweep } from "./phases.js";
+import { type DatabaseRun, type RunContext, runDatabase, runSweep, runTokenAlgorithms } from "./phases.js";
 import { type Machine, type Results, renderMarkdown, renderSummary } from "./report.js";
 import { FULL, SMOKE, UNLIMITED_RATES } from "./settings.js";
 import { checkTargets } from "./targets.js";
@@ -100,6 +100,11 @@ async function main(): Promise<void> {
     : "PostgreSQL was not measured: set BENCH_DATABASE_URL (or TEST_DATABASE_URL) to a server where a scratch database may be created.";
   if (notice) log(notice);
 
+  // Once per run, before any database or server exists: nothing else of the bench runs meanwhile.
+  const { tokens, rounds } = durations.tokenAlgorithms;
+  log(`token algorithms: signing and verifying ${tokens} distinct tokens each, ${rounds} rounds (separate process)`);
+  const tokenAlgorithms = await runTokenAlgorithms(durations.tokenAlgorithms, { PATH: process.env.PATH });
+
   const kinds: { name: DatabaseRun["database"]; open: () => Promise<TestDatabase> }[] = [
     ...(postgresUrl ? [{ name: "postgres" as const, open: () => postgresDatabase(postgresUrl) }] : []),
     { name: "pglite", open: pgliteDatabase },
@@ -115,6 +120,7 @@ async function main(): Promise<void> {
         serverEnv: { ...serverEnv(database), UV_THREADPOOL_SIZE: String(threadPoolSize) },
         ceilingEnv,
         postgres: kind.name === "postgres",
+        openDatabase: kind.open,
         log,
       };
       const run = await runDatabase(kind.name, context);
@@ -144,8 +150,9 @@ async function main(): Promise<void> {
     machine,
     settings: { bcryptCost: config.bcryptCost, threadPoolSize, serverEnvOverrides: overrides },
     notice,
+    tokenAlgorithms,
     databases,
-    targets: databases.flatMap(checkTargets),
+    targets: databases.flatMap((run) => checkTargets(run, tokenAlgorithms)),
     sweep,
   };
   await mkdir(outDir, { recursive: true });

@@ -1,6 +1,7 @@
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { TestDatabase } from "@latchkey/server/testing";
 import type { CeilingResult, CeilingSpec } from "./ceiling-spec.js";
 import { runForResult } from "./child.js";
 import type { LoadSpec } from "./load-spec.js";
@@ -8,6 +9,7 @@ import { type Measurement, measureWindow } from "./measure.js";
 import { type BenchServer, startBenchServer } from "./server.js";
 import { BCRYPT_CONNECTIONS, CHEAP_CONNECTIONS, type Durations, PROBE } from "./settings.js";
 import { type StartupRun, timeStartup } from "./startup.js";
+import type { TokenAlgorithmsResult, TokenAlgorithmsSpec } from "./token-algorithms-spec.js";
 
 export const PHASES = [
   "bare",
@@ -43,11 +45,37 @@ export interface ModeRun {
   me: Measurement;
 }
 
+/**
+ * `app.authenticate` by signing algorithm: a bare route, authenticate-only and /users/me with one
+ * server's own users' tokens, signed as that server signs them.
+ */
+export interface AlgorithmRun {
+  /** The report's name for it: `default algorithm (RS256)`, or the TOKEN_ALGORITHM it was started with. */
+  label: string;
+  /** TOKEN_ALGORITHM the server was started with; null for none (the server's default). */
+  tokenAlgorithm: string | null;
+  /** The `alg` in the header of every token seeded: what the server really signed with. */
+  signedWith: string;
+  /**
+   * false: the windows of the main phases (`phases.bare`, `.authenticate`, `.me`: the server every
+   * other phase runs on). true: a server of its own on a new database, seeded with as many users.
+   */
+  ownServer: boolean;
+  bare: Measurement;
+  authenticate: Measurement;
+  me: Measurement;
+}
+
+/** The algorithm compared with the default in a server of its own (the HMAC baseline). */
+export const COMPARED_ALGORITHM = "HS256";
+
 export interface DatabaseRun {
   database: "postgres" | "pglite";
   /** How many distinct users' tokens the authenticated phases cycle through. */
   users: number;
   modes: ModeRun[];
+  /** The default algorithm (the main phases) first, then {@link COMPARED_ALGORITHM} in a server of its own. */
+  algorithms: AlgorithmRun[];
   startup: { first: StartupRun; later: StartupRun[] };
   idleRss: number;
   admission: { maxConcurrent: number; maxQueued: number };
@@ -93,11 +121,26 @@ async function seedSessions(server: BenchServer): Promise<string[]> {
 
 const SEED_BATCH = 1000;
 
+/** The `alg` every token's header names (they must agree): what the server signed them with. */
+function signedWith(tokens: string[]): string {
+  const algs = new Set(
+    tokens.map(
+      (token) =>
+        (JSON.parse(Buffer.from(token.slice(0, token.indexOf(".")), "base64url").toString()) as { alg?: unknown }).alg,
+    ),
+  );
+  const [alg] = algs;
+  if (algs.size !== 1 || typeof alg !== "string") {
+    throw new Error(`The seeded tokens do not all name one algorithm: ${[...algs].map(String).join(", ")}`);
+  }
+  return alg;
+}
+
 /**
  * Makes `count` users, each with a session and an access token (through the bench server's seeding
  * route, in batches), and writes the tokens to a file for the load workers.
  */
-async function seedManyUsers(server: BenchServer, count: number): Promise<string> {
+async function seedManyUsers(server: BenchServer, count: number): Promise<{ file: string; signedWith: string }> {
   const tokens: string[] = [];
   for (let start = 0; start < count; start += SEED_BATCH) {
     const batch = Math.min(SEED_BATCH, count - start);
@@ -112,7 +155,7 @@ async function seedManyUsers(server: BenchServer, count: number): Promise<string
   const dir = await mkdtemp(join(tmpdir(), "latchkey-bench-"));
   const file = join(dir, "tokens.json");
   await writeFile(file, JSON.stringify(tokens));
-  return file;
+  return { file, signedWith: signedWith(tokens) };
 }
 
 /** Signs the bench user up (unless a sweep's earlier run did) and logs in once; returns an access token. */
@@ -144,6 +187,8 @@ export interface RunContext {
   /** Environment of the ceiling process: the server's thread-pool size. */
   ceilingEnv: NodeJS.ProcessEnv;
   postgres: boolean;
+  /** A new, empty database of the same kind (for a server whose keyring must start from nothing). */
+  openDatabase(): Promise<TestDatabase>;
   log(line: string): void;
 }
 
@@ -226,16 +271,13 @@ function ceiling(
  * Seeds the bench user (and, for the refresh phase, its sessions), then gives the loads for its
  * tokens and a measuring function for this server.
  */
-async function prepare(
-  server: BenchServer,
-  context: RunContext,
-  options: { sessions?: boolean; users?: number; tokensFile?: string } = {},
-) {
+async function prepare(server: BenchServer, context: RunContext, options: { sessions?: boolean; users?: number } = {}) {
   await seed(server);
   const refreshTokens = options.sessions ? await seedSessions(server) : [];
-  const tokensFile = options.tokensFile ?? (await seedManyUsers(server, options.users ?? context.durations.users));
+  const { file: tokensFile, signedWith } = await seedManyUsers(server, options.users ?? context.durations.users);
   return {
     tokensFile,
+    signedWith,
     load: loads(server.url, tokensFile, refreshTokens, context.durations),
     measure: (route: string, load: LoadSpec, background?: LoadSpec) =>
       measureWindow(server, { route, load, postgres: context.postgres, ...(background && { background }) }),
@@ -265,7 +307,7 @@ export async function runDatabase(database: DatabaseRun["database"], context: Ru
       hashAtGate: await ceiling(context, "hash", maxConcurrent),
     };
     log(`[${database}] seeding ${durations.users} users, each with a session and an access token`);
-    const { load, measure } = await prepare(server, context, { sessions: true });
+    const { load, measure, signedWith } = await prepare(server, context, { sessions: true });
 
     const phases = {} as Record<PhaseName, Measurement>;
     for (const name of ["bare", "authenticate", "me", "refresh", "token", "users"] as const) {
@@ -294,10 +336,27 @@ export async function runDatabase(database: DatabaseRun["database"], context: Ru
         await modeServer.stop();
       }
     }
+    const configured = context.serverEnv.TOKEN_ALGORITHM;
+    const algorithms: AlgorithmRun[] = [
+      {
+        label: configured ? `TOKEN_ALGORITHM=${signedWith}` : `default algorithm (${signedWith})`,
+        tokenAlgorithm: configured ?? null,
+        signedWith,
+        ownServer: false,
+        bare: phases.bare,
+        authenticate: phases.authenticate,
+        me: phases.me,
+      },
+    ];
+    log(
+      `[${database}] TOKEN_ALGORITHM=${COMPARED_ALGORITHM} on a new database: ${durations.users} users, then bare, authenticate, me`,
+    );
+    algorithms.push(await runAlgorithmServer(COMPARED_ALGORITHM, context));
     return {
       database,
       users: durations.users,
       modes,
+      algorithms,
       startup: { first, later },
       idleRss: idle.rss,
       admission: { maxConcurrent, maxQueued },
@@ -307,6 +366,46 @@ export async function runDatabase(database: DatabaseRun["database"], context: Ru
   } finally {
     await server.stop();
   }
+}
+
+/**
+ * A server started with TOKEN_ALGORITHM=`algorithm`, measured as the main phases measure theirs
+ * (same loads, same number of users' tokens in turn). On a new database of its own: the keyring of
+ * a database keeps the key it began with, whatever TOKEN_ALGORITHM says later, so only an empty one
+ * signs with `algorithm` from the start.
+ */
+async function runAlgorithmServer(algorithm: string, context: RunContext): Promise<AlgorithmRun> {
+  const fresh = await context.openDatabase();
+  try {
+    const server = await startBenchServer({ ...context.serverEnv, ...fresh.env, TOKEN_ALGORITHM: algorithm });
+    try {
+      const { load, measure, signedWith } = await prepare(server, context);
+      if (signedWith !== algorithm) {
+        throw new Error(`A server started with TOKEN_ALGORITHM=${algorithm} signed its tokens with ${signedWith}`);
+      }
+      return {
+        label: algorithm,
+        tokenAlgorithm: algorithm,
+        signedWith,
+        ownServer: true,
+        bare: await measure(ROUTES.bare, load.bare),
+        authenticate: await measure(ROUTES.authenticate, load.authenticate),
+        me: await measure(ROUTES.me, load.me),
+      };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await fresh.dispose();
+  }
+}
+
+/**
+ * Signing and verifying cost per algorithm, once per run, in a process of its own (no server, no
+ * load): see `token-algorithms.ts`.
+ */
+export function runTokenAlgorithms(spec: TokenAlgorithmsSpec, env: NodeJS.ProcessEnv): Promise<TokenAlgorithmsResult> {
+  return runForResult<TokenAlgorithmsResult>("token-algorithms", spec, env);
 }
 
 /**

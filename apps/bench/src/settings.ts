@@ -14,6 +14,8 @@ export interface Durations {
   laterStarts: number;
   /** Users (each with a session and an access token) whose tokens the authenticated phases cycle through. */
   users: number;
+  /** Signing and verifying per algorithm: distinct tokens per algorithm and round, and timed rounds. */
+  tokenAlgorithms: { tokens: number; rounds: number };
 }
 
 export const FULL: Durations = {
@@ -24,6 +26,7 @@ export const FULL: Durations = {
   isolationProbe: { warmupSeconds: 1, windowSeconds: 15, tailSeconds: 1 },
   laterStarts: 3,
   users: 10_000,
+  tokenAlgorithms: { tokens: 5000, rounds: 5 },
 };
 
 /** Seconds in all: only proves that every phase produces figures (the smoke test, `--smoke`). */
@@ -35,6 +38,7 @@ export const SMOKE: Durations = {
   isolationProbe: { warmupSeconds: 0.2, windowSeconds: 1, tailSeconds: 0.2 },
   laterStarts: 1,
   users: 200,
+  tokenAlgorithms: { tokens: 200, rounds: 3 },
 };
 
 /** Connections for phases that should run as fast as the server answers. */
