@@ -174,6 +174,15 @@ describe("verifyAccessToken", () => {
     expect(await rejection(`${header}.${payload}`)).toMatch(/^TOKEN_INVALID:/);
   });
 
+  it("refuses a token with a character that only looks like its Latin-1 byte (no aliasing of the signed text)", async () => {
+    const token = await service.createAccessToken({ sub: "JohnDoe" });
+    // U+01xx and the ASCII character xx share a low byte: as Latin-1 bytes the text would be the one signed.
+    const index = token.indexOf(".") + 1;
+    const aliased = `${token.slice(0, index)}${String.fromCharCode(0x100 + token.charCodeAt(index))}${token.slice(index + 1)}`;
+    expect(await rejection(aliased)).toBe("TOKEN_INVALID:malformed");
+    expect(await rejection(token)).toBe("accepted");
+  });
+
   it("refuses a token over the size limit before parsing it", async () => {
     const big = await service.createAccessToken({ sub: "JohnDoe", padding: "p".repeat(5000) });
     expect(await rejection(big)).toBe("TOKEN_INVALID:too_large");

@@ -275,8 +275,13 @@ export function createTokenService(options: TokenOptions): TokenService {
     if (typeof token !== "string" || token.length === 0) {
       throw new TokenInvalidError("malformed", "Token is invalid (malformed)");
     }
-    if (token.length > resolved.maxTokenBytes || Buffer.byteLength(token, "utf8") > resolved.maxTokenBytes) {
+    if (token.length > resolved.maxTokenBytes) {
       throw new TokenInvalidError("too_large", `Token is invalid (over ${resolved.maxTokenBytes} bytes)`);
+    }
+    // Compact JWS is ASCII. Anything else is refused before a signature is checked, since the
+    // signature is computed over the text's Latin-1 bytes, and only ASCII maps to them one to one.
+    if (Buffer.byteLength(token, "utf8") !== token.length) {
+      throw new TokenInvalidError("malformed", "Token is invalid (not ASCII)");
     }
     // A verification "as of" another time neither reads nor fills the cache.
     const useCache = cache !== null && callOptions.now === undefined;
