@@ -1,8 +1,8 @@
-import { chmod, chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { access, chmod, chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { prepareDataDir, readPrivateFile, tightenDataDir } from "./data-dir.js";
+import { LOCK_FILE, lockDataDir, prepareDataDir, readPrivateFile, tightenDataDir } from "./data-dir.js";
 import { GENERATED_KEY_FILE, resolveSecretKey } from "./secret-key.js";
 
 let root: string;
@@ -82,5 +82,20 @@ describe("readPrivateFile", () => {
     const file = join(root, "key");
     await writeFile(file, "secret\n", { mode: 0o600 });
     expect(await readPrivateFile(file)).toBe("secret\n");
+  });
+});
+
+describe("lockDataDir", () => {
+  it("lets one process hold the embedded database, refuses a live holder and takes over a dead one's", async () => {
+    const release = await lockDataDir(root);
+    await release();
+    await expect(access(join(root, LOCK_FILE))).rejects.toThrow();
+    // pid 1 is always alive: another process holds it.
+    await writeFile(join(root, LOCK_FILE), "1\n");
+    await expect(lockDataDir(root)).rejects.toThrow(/open in another process \(pid 1\); stop it first/);
+    // A pid no process has: the file of one that died (kill -9) is taken over.
+    await writeFile(join(root, LOCK_FILE), "4194999\n");
+    const again = await lockDataDir(root);
+    await again();
   });
 });

@@ -122,7 +122,8 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
       throw new Error(
         `The embedded database in ${dataDir} is open in another process (pid ${holder}); stop it first, ` +
-          "or use PostgreSQL (DATABASE_URL), which any number of processes can share",
+          `or use PostgreSQL (DATABASE_URL), which any number of processes can share (if pid ${holder} is not ` +
+          `a Latchkey process, delete ${file})`,
       );
     }
     await rm(file, { force: true });
