@@ -4,8 +4,8 @@
 // instances on PostgreSQL see a change within a moment (NOTIFY) or at their next read (10 s).
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { type KeyInfo, KeyringError, LatchkeyError } from "@latchkey/core";
-import { ConfigError, loadConfig } from "./config.js";
+import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, type KeyInfo } from "@latchkey/core";
+import { loadConfig } from "./config.js";
 import { openDatabase } from "./database.js";
 import { openKeyring } from "./keys.js";
 import { resolveSecretKey } from "./secret-key.js";
@@ -53,9 +53,9 @@ async function run(argv: string[]): Promise<string> {
   }
   if (command === "revoke" && rest.length !== 1) throw new UsageError("keys revoke needs exactly one kid");
   if (command !== "revoke" && rest.length > 0) throw new UsageError(`keys ${command} takes no argument`);
-  const algorithm = values.algorithm;
-  if (algorithm !== undefined && (command !== "rotate" || !["RS256", "ES256", "EdDSA"].includes(algorithm))) {
-    throw new UsageError("--algorithm goes with keys rotate and is one of RS256, ES256, EdDSA");
+  const { algorithm } = values;
+  if (algorithm !== undefined && (command !== "rotate" || !isAsymmetricAlgorithm(algorithm))) {
+    throw new UsageError(`--algorithm goes with keys rotate and is one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`);
   }
 
   if (existsSync(".env")) process.loadEnvFile(".env");
@@ -69,7 +69,7 @@ async function run(argv: string[]): Promise<string> {
       return keys.length === 0 ? "No keys yet: the server makes the first one when it starts." : table(keys);
     }
     if (command === "rotate") {
-      const key = await keyring.rotate(algorithm === undefined ? {} : { algorithm: algorithm as "RS256" });
+      const key = await keyring.rotate(algorithm === undefined ? {} : { algorithm });
       return (
         `Added ${key.alg} key ${key.kid}. It is published now and signs from ${when(key.activatesAt)}, ` +
         `once every verifier caching the JWKS for up to ${config.keys.jwksMaxAgeSeconds} s has seen it; ` +
@@ -102,8 +102,8 @@ run(process.argv.slice(2)).then(
       process.stderr.write(`${message ? `latchkey: ${message}\n\n` : ""}${USAGE}\n`);
       process.exit(message ? 2 : 0);
     }
-    const known = error instanceof ConfigError || error instanceof KeyringError || error instanceof LatchkeyError;
-    process.stderr.write(`latchkey: ${known || error instanceof Error ? (error as Error).message : String(error)}\n`);
+    // Configuration, keyring and store errors say what to do in their message; no stack for an operator.
+    process.stderr.write(`latchkey: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

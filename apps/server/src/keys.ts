@@ -1,11 +1,8 @@
-import { type AsymmetricAlgorithm, createKeyEncryption, createKeyring, type Keyring } from "@latchkey/core";
+import { createKeyEncryption, createKeyring, isAsymmetricAlgorithm, type Keyring } from "@latchkey/core";
 import type { LatchkeyKeyOptions } from "@latchkey/fastify";
 import type { ServerConfig } from "./config.js";
 import type { Database } from "./database.js";
 import { resolveKeyEncryptionKey } from "./secret-key.js";
-
-const isAsymmetric = (alg: string | undefined): alg is AsymmetricAlgorithm =>
-  alg === "RS256" || alg === "ES256" || alg === "EdDSA";
 
 /**
  * The keyring settings of the server and of `latchkey keys`, from one place so both agree:
@@ -23,7 +20,7 @@ export async function resolveKeyOptions(
     store: database.keyStore,
     ...(kek.key !== undefined && { encryption: createKeyEncryption(kek.key) }),
     // Rotation adds asymmetric keys: the configured one, else RS256.
-    algorithm: isAsymmetric(keys.algorithm) ? keys.algorithm : "RS256",
+    algorithm: isAsymmetricAlgorithm(keys.algorithm) ? keys.algorithm : "RS256",
     initialAlgorithm,
     ...(keys.rotationDays !== undefined && { rotateEverySeconds: keys.rotationDays * 86_400 }),
     jwksMaxAgeSeconds: keys.jwksMaxAgeSeconds,

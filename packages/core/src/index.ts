@@ -103,7 +103,13 @@ export type {
   SessionStore,
   StoredSession,
 } from "./sessions/store.js";
-export { JWS_ALGORITHMS, type JwsAlgorithm, type JwsKey } from "./tokens/jws.js";
+export {
+  ASYMMETRIC_ALGORITHMS,
+  isAsymmetricAlgorithm,
+  isHmacAlgorithm,
+  type JwsAlgorithm,
+  type JwsKey,
+} from "./tokens/jws.js";
 export { assertStrongSecret, type HmacAlgorithm, MIN_SECRET_BYTES, PLACEHOLDER_SECRETS } from "./tokens/secret.js";
 export {
   type AccessTokenClaims,

@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import { InvalidOptionsError } from "../errors.js";
-import { encodeSegment, hmacJwsKey, isHmacAlgorithm, type JwsKey } from "../tokens/jws.js";
+import {
+  ASYMMETRIC_ALGORITHMS,
+  HMAC_ALGORITHMS,
+  hmacJwsKey,
+  isHmacAlgorithm,
+  type JwsKey,
+  tokenHeader,
+} from "../tokens/jws.js";
 import type { HmacAlgorithm } from "../tokens/secret.js";
 import type { KeySet } from "../tokens/tokens.js";
 import type { KeyEncryption } from "./key-encryption.js";
@@ -15,7 +22,7 @@ export const DEFAULT_JWKS_MAX_AGE_SECONDS = 300;
 export const DEFAULT_KEY_RELOAD_INTERVAL_SECONDS = 10;
 /** The default algorithm of new keys: see the README's "Choosing an algorithm". */
 export const DEFAULT_KEY_ALGORITHM: AsymmetricAlgorithm = "RS256";
-export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = ["RS256", "ES256", "EdDSA", "HS256", "HS384", "HS512"];
+export const KEY_ALGORITHMS: readonly KeyAlgorithm[] = [...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS];
 
 export interface KeyringOptions {
   store: KeyStore;
@@ -86,10 +93,6 @@ interface LoadedKey {
   jws: JwsKey | undefined;
 }
 
-const ASYMMETRIC_HEADER = (alg: string, kid: string) => encodeSegment({ alg, typ: "at+jwt", kid });
-// The original's header, byte for byte: services that verify with SECRET_KEY see nothing new.
-const HMAC_HEADER = (alg: string) => encodeSegment({ alg, typ: "JWT" });
-
 export function createKeyring(options: KeyringOptions): Keyring {
   const now = options.now ?? Date.now;
   const hmacAlgorithm = options.hmacAlgorithm ?? "HS256";
@@ -105,12 +108,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
   const publishLeadMs = (jwksMaxAgeSeconds + Math.min(60, jwksMaxAgeSeconds)) * 1000;
   const retainMs = (options.tokenLifetimeSeconds + (options.clockToleranceSeconds ?? 0) + 60) * 1000;
   const hmacKey = hmacJwsKey(hmacAlgorithm, options.secret);
-  const hmacKid = jwkThumbprint({
-    kty: "oct",
-    k: Buffer.from(typeof options.secret === "string" ? Buffer.from(options.secret) : options.secret).toString(
-      "base64url",
-    ),
-  });
+  const hmacKid = jwkThumbprint({ kty: "oct", k: Buffer.from(options.secret).toString("base64url") });
   const warn = options.onWarning ?? (() => {});
 
   let loaded: LoadedKey[] = [];
@@ -152,20 +150,17 @@ export function createKeyring(options: KeyringOptions): Keyring {
     for (const { stored, jws } of loaded) {
       const state = states.get(stored.kid)?.state;
       if (jws === undefined || state === undefined || !VERIFYING_STATES.has(state)) continue;
-      if (isHmacAlgorithm(stored.alg)) {
+      // The HMAC key signs kid-less, as the original: services that verify with SECRET_KEY see nothing new.
+      const hmac = isHmacAlgorithm(stored.alg);
+      const header = tokenHeader(stored.alg, hmac ? undefined : stored.kid);
+      byHeader.set(header, jws);
+      if (hmac) {
         unkeyed = jws;
-        byHeader.set(HMAC_HEADER(stored.alg), jws);
       } else {
-        byHeader.set(ASYMMETRIC_HEADER(stored.alg, stored.kid), jws);
         byKid.set(stored.kid, jws);
         if (stored.publicJwk !== null) published.push(stored.publicJwk);
       }
-      if (stored === active && jws.sign !== undefined) {
-        const header = isHmacAlgorithm(stored.alg)
-          ? HMAC_HEADER(stored.alg)
-          : ASYMMETRIC_HEADER(stored.alg, stored.kid);
-        signer = { kid: stored.kid, header, key: jws };
-      }
+      if (stored === active && jws.sign !== undefined) signer = { kid: stored.kid, header, key: jws };
     }
     if (signer === undefined) {
       throw new KeyringError(

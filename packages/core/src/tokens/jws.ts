@@ -4,11 +4,12 @@ import { createHmac, createSecretKey, type KeyObject, sign as signBytes, verify 
 export type JwsAlgorithm = "HS256" | "HS384" | "HS512" | "ES256" | "EdDSA" | "RS256";
 
 export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
-export const ASYMMETRIC_ALGORITHMS = ["ES256", "EdDSA", "RS256"] as const;
-export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = [...HMAC_ALGORITHMS, ...ASYMMETRIC_ALGORITHMS];
+export const ASYMMETRIC_ALGORITHMS = ["RS256", "ES256", "EdDSA"] as const;
 
 export const isHmacAlgorithm = (alg: string): alg is (typeof HMAC_ALGORITHMS)[number] =>
   (HMAC_ALGORITHMS as readonly string[]).includes(alg);
+export const isAsymmetricAlgorithm = (alg: string | undefined): alg is (typeof ASYMMETRIC_ALGORITHMS)[number] =>
+  (ASYMMETRIC_ALGORITHMS as readonly (string | undefined)[]).includes(alg);
 
 /**
  * One key's compact-JWS operations, bound to its algorithm at construction: the algorithm of a
@@ -98,6 +99,14 @@ function assertKeyFits(alg: string, key: KeyObject, keyType: string): void {
 }
 
 const ASYMMETRIC_KEY_NAMES = { ES256: "P-256 (EC)", EdDSA: "Ed25519", RS256: "RSA of at least 2048 bits" } as const;
+
+/**
+ * The header segment Latchkey signs with: kid-less `{"alg", "typ": "JWT"}` for the HMAC key (byte
+ * for byte what the original's python-jose wrote), `{"alg", "typ": "at+jwt", "kid"}` (RFC 9068)
+ * for a keyring key.
+ */
+export const tokenHeader = (alg: JwsAlgorithm, kid?: string): string =>
+  encodeSegment(kid === undefined ? { alg, typ: "JWT" } : { alg, typ: "at+jwt", kid });
 
 /** base64url of the JSON text of `value`: a header or payload segment. */
 export const encodeSegment = (value: unknown): string =>

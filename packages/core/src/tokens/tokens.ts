@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { type SignerOptions, TokenError, type VerifierOptions } from "fast-jwt";
 import { InvalidOptionsError, TokenExpiredError, TokenInvalidError, type TokenProblem } from "../errors.js";
 import { assertClaims, type ClaimRules } from "./claim-rules.js";
-import { decodeSegment, encodeSegment, hmacJwsKey, type JwsKey, splitCompact } from "./jws.js";
+import { decodeSegment, encodeSegment, hmacJwsKey, type JwsKey, splitCompact, tokenHeader } from "./jws.js";
 import { assertStrongSecret, type HmacAlgorithm } from "./secret.js";
 import { createVerifiedTokenCache, deepFreeze } from "./verified-token-cache.js";
 
@@ -225,7 +225,7 @@ const FOREIGN_KEY_HEADERS = ["jwk", "jku", "x5u", "x5c", "crit"] as const;
 /** The one HMAC key of `secret`, kid-less, with the header the original's python-jose wrote. */
 function secretKeySource(resolved: ResolvedTokenOptions): KeySource {
   const key = hmacJwsKey(resolved.algorithm, resolved.secret);
-  const header = encodeSegment({ alg: resolved.algorithm, typ: "JWT" });
+  const header = tokenHeader(resolved.algorithm);
   const set: KeySet = {
     signer: { kid: undefined, header, key },
     keyForOwnHeader: (segment) => (segment === header ? key : undefined),
