@@ -84,14 +84,14 @@ export function createKyselyKeyStore(
     revokeKey: (kid, at) =>
       run("revokeKey", () =>
         keys.transaction().execute(async (trx) => {
-          const found = await trx.selectFrom(table).select("kid").where("kid", "=", kid).executeTakeFirst();
-          if (found === undefined) return false;
-          await trx
+          // One statement finds and revokes; a key revoked before keeps its first time.
+          const found = await trx
             .updateTable(table)
-            .set({ revoked_at: at })
+            .set({ revoked_at: sql`coalesce(revoked_at, ${at})` })
             .where("kid", "=", kid)
-            .where("revoked_at", "is", null)
-            .execute();
+            .returning("kid")
+            .executeTakeFirst();
+          if (found === undefined) return false;
           await sql`select pg_notify(${channel}, '')`.execute(trx);
           return true;
         }),
