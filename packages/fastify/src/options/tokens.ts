@@ -27,7 +27,7 @@ export interface LatchkeyKeyOptions {
   initialAlgorithm?: KeyAlgorithm | undefined;
   /** Rotate this often (seconds); off by default. */
   rotateEverySeconds?: number | undefined;
-  /** `Cache-Control: max-age` of the JWKS; a new key is published this long plus a minute before it signs. Default 300. */
+  /** `Cache-Control: max-age` of the JWKS; a new key is published this long plus a minute (twice this long when under a minute) before it signs. Default 300. */
   jwksMaxAgeSeconds?: number | undefined;
   /** How often each instance reads the keys again besides change notifications. Default 10. */
   reloadIntervalSeconds?: number | undefined;
